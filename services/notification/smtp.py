@@ -1,0 +1,81 @@
+"""A small pool of reused SMTP connections (aiosmtplib), and what an SMTP answer means for us."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from datetime import UTC, datetime
+
+import aiosmtplib
+
+from services.notification.settings import NotificationSettings
+from services.notification.templates import Mail
+
+
+class TemporaryFailure(Exception):
+    """4xx, a dropped connection or a timeout: try again later."""
+
+
+class PermanentFailure(Exception):
+    """5xx: the server will not take this mail; record it as failed."""
+
+
+def _classify(exc: Exception) -> Exception:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        if codes and all(500 <= c < 600 for c in codes):
+            return PermanentFailure("; ".join(f"{r.code} {r.message}" for r in exc.recipients))
+        return TemporaryFailure("; ".join(f"{r.code} {r.message}" for r in exc.recipients))
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        kind = PermanentFailure if 500 <= exc.code < 600 else TemporaryFailure
+        return kind(f"{exc.code} {exc.message}")
+    return TemporaryFailure(repr(exc))
+
+
+class SmtpPool:
+    def __init__(self, settings: NotificationSettings) -> None:
+        self.settings = settings
+        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        for _ in range(settings.smtp_connections):
+            self._idle.put_nowait(self._client())
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        return aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, timeout=s.smtp_timeout_seconds,
+                               use_tls=s.smtp_use_tls, start_tls=s.smtp_start_tls,
+                               username=s.smtp_username, password=s.smtp_password)
+
+    def build(self, recipient: str, mail: Mail, message_key: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.settings.smtp_from
+        msg["To"] = recipient
+        msg["Subject"] = mail.subject
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Message-ID"] = make_msgid(idstring=message_key, domain="doorstroom.local")
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(mail.body)
+        return msg
+
+    async def send(self, message: EmailMessage) -> None:
+        """Send over an idle connection; raises TemporaryFailure or PermanentFailure."""
+        client = await self._idle.get()
+        try:
+            if not client.is_connected:
+                await client.connect()
+            await client.send_message(message)
+        except Exception as exc:
+            if not isinstance(exc, aiosmtplib.SMTPResponseException) or isinstance(
+                    exc, aiosmtplib.SMTPServerDisconnected):
+                with contextlib.suppress(Exception):
+                    client.close()
+            raise _classify(exc) from exc
+        finally:
+            self._idle.put_nowait(client)
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if client.is_connected:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.quit(), 2)

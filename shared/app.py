@@ -1,0 +1,171 @@
+"""The aiohttp app factory every service uses: one cleanup context per resource, typed keys,
+problem+json errors, request ids, health and readiness, OpenAPI."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+from aiohttp import web
+
+from shared import db
+from shared.api import Api, json_response
+from shared.bus import Broker
+from shared.consumer import Consumer, Subscription
+from shared.logs import log_fields, request_id_var
+from shared.outbox import Outbox, OutboxRelay
+from shared.problems import Problem
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", ServiceSettings)
+DB = web.AppKey("db", asyncpg.Pool)
+BROKER = web.AppKey("broker", Broker)
+OUTBOX = web.AppKey("outbox", Outbox)
+RELAY = web.AppKey("relay", OutboxRelay)
+CONSUMER = web.AppKey("consumer", Consumer)
+API = web.AppKey("api", Api)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service: its name, migrations, API, subscriptions and extra resources."""
+
+    name: str
+    api: Api
+    migrations: str | None = None  # package holding NNN_*.sql files
+    subscriptions: list[Subscription] = field(default_factory=list)
+    resources: list[CleanupCtx] = field(default_factory=list)  # run after db/broker, before consuming
+    on_ready: list[Callable[[web.Application], Awaitable[None]]] = field(default_factory=list)
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler):
+    incoming = request.headers.get("X-Request-ID", "")
+    rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-ID"] = rid
+        return response
+    finally:
+        if request.path not in ("/healthz", "/readyz"):
+            log.info("request", extra=log_fields(method=request.method, path=request.rel_url.path,
+                                                 status=status, ms=round((time.perf_counter() - started) * 1000, 1)))
+        request_id_var.reset(token)
+
+
+_HTTP_DETAILS = {404: "Deze pagina of dit gegeven bestaat niet.",
+                 405: "Deze actie kan niet met deze methode.",
+                 413: "Het verzoek is te groot."}
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem.response(instance=request.rel_url.path)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        detail = _HTTP_DETAILS.get(exc.status, exc.reason)
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return Problem(exc.status, detail, headers=headers).response(instance=request.rel_url.path)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error")
+        return Problem(500, "Er ging iets mis aan onze kant. Probeer het later opnieuw.").response()
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
+    app = web.Application(middlewares=[request_id_middleware, problem_middleware],
+                          client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[API] = spec.api
+    app[OUTBOX] = Outbox(spec.name)
+    dsn = settings.effective_database_url()
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        await db.ensure_database(dsn)
+        pool = await db.create_pool(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        packages = [("shared", "shared.migrations")]
+        if spec.migrations:
+            packages.append((spec.name, spec.migrations))
+        await db.migrate(pool, packages)
+        app[DB] = pool
+        yield
+        await pool.close()
+
+    async def broker(app: web.Application) -> AsyncIterator[None]:
+        b = Broker(settings.amqp_url, settings.event_exchange, spec.name)
+        await b.connect()
+        app[BROKER] = b
+        yield
+        await b.close()
+
+    async def relay(app: web.Application) -> AsyncIterator[None]:
+        r = OutboxRelay(app[DB], app[BROKER], dsn, poll_seconds=settings.outbox_poll_seconds)
+        app[RELAY] = r
+        task = asyncio.create_task(r.run(), name="outbox-relay")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        with contextlib.suppress(Exception):  # last chance to publish what is committed
+            await asyncio.wait_for(r.drain(), 3)
+        await r.close()
+
+    async def consumer(app: web.Application) -> AsyncIterator[None]:
+        if not spec.subscriptions:
+            yield
+            return
+        c = Consumer(spec.name, app[BROKER], app[DB], spec.subscriptions,
+                     retry_delays_ms=settings.retry_delays_ms, prefetch=settings.consumer_prefetch)
+        await c.start()
+        app[CONSUMER] = c
+        yield
+        await c.stop()  # cleanup runs in reverse: consuming stops before the pool closes
+
+    app.cleanup_ctx.extend([database, broker, relay, *spec.resources, consumer])
+
+    async def ready_hooks(app: web.Application) -> None:
+        for hook in spec.on_ready:
+            await hook(app)
+    app.on_startup.append(ready_hooks)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return json_response({"status": "ok", "service": spec.name})
+
+    async def readyz(request: web.Request) -> web.Response:
+        checks = {"database": False, "broker": request.app[BROKER].is_connected}
+        with contextlib.suppress(Exception):
+            async with request.app[DB].acquire(timeout=2) as conn:
+                checks["database"] = await conn.fetchval("SELECT true", timeout=2)
+        if not all(checks.values()):
+            raise Problem(503, "Nog niet klaar: " + ", ".join(k for k, v in checks.items() if not v)
+                          + " niet bereikbaar.", checks=checks)
+        return json_response({"status": "ready", "checks": checks})
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(request.app[API].document())
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_routes(spec.api.routes)
+    return app

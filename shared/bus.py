@@ -1,0 +1,99 @@
+"""RabbitMQ: one robust connection per process, publishing with confirms, the topology as data."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import aio_pika
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection, AbstractExchange
+
+log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class QueueTopology:
+    """The queues of one consumer: its work queue, one delay queue per retry, a parking queue."""
+
+    exchange: str
+    consumer: str
+    routing_keys: tuple[str, ...]
+    retry_delays_ms: tuple[int, ...]
+    delivery_limit: int = 20
+
+    @property
+    def queue(self) -> str:
+        return f"{self.exchange}.{self.consumer}"
+
+    @property
+    def parked(self) -> str:
+        return f"{self.queue}.parked"
+
+    def retry_queue(self, attempt: int) -> str:
+        return f"{self.queue}.retry.{attempt}"
+
+    def queue_arguments(self) -> dict:
+        # The delivery limit is the last line of defence for messages that crash the process
+        # before it can ack or park them: the broker dead-letters them to the parking queue.
+        return {"x-queue-type": "quorum", "x-delivery-limit": self.delivery_limit,
+                "x-dead-letter-exchange": "", "x-dead-letter-routing-key": self.parked}
+
+
+@dataclass
+class Broker:
+    url: str
+    exchange_name: str
+    service_name: str
+    connection: AbstractRobustConnection | None = None
+    channel: AbstractRobustChannel | None = None
+    exchange: AbstractExchange | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def connect(self) -> None:
+        self.connection = await aio_pika.connect_robust(
+            self.url, client_properties={"connection_name": self.service_name}, reconnect_interval=1)
+        self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+        self.exchange = await self.channel.declare_exchange(
+            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+
+    @property
+    def is_connected(self) -> bool:
+        return bool(self.connection and not self.connection.is_closed and self.channel
+                    and not self.channel.is_closed)
+
+    async def close(self) -> None:
+        if self.connection:
+            await self.connection.close()
+
+    async def publish(self, routing_key: str, body: bytes, *, message_id: str,
+                      headers: dict | None = None) -> None:
+        """Publish persistently to the domain exchange; returns once the broker confirmed.
+
+        Raises ``aio_pika.exceptions.DeliveryError`` when the message is unroutable or nacked.
+        """
+        assert self.exchange is not None, "connect() first"
+        message = aio_pika.Message(
+            body, message_id=message_id, type=routing_key, content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT, headers=headers or {})
+        await self.exchange.publish(message, routing_key, mandatory=True, timeout=PUBLISH_TIMEOUT)
+
+    async def send_to_queue(self, queue: str, message: aio_pika.Message) -> None:
+        """Publish straight to a queue (default exchange), with confirms; for retries and parking."""
+        assert self.channel is not None
+        await self.channel.default_exchange.publish(message, queue, mandatory=True,
+                                                    timeout=PUBLISH_TIMEOUT)
+
+    async def declare(self, topo: QueueTopology) -> aio_pika.abc.AbstractQueue:
+        assert self.channel is not None and self.exchange is not None
+        ch = self.channel
+        await ch.declare_queue(topo.parked, durable=True, arguments={"x-queue-type": "quorum"})
+        for attempt, delay in enumerate(topo.retry_delays_ms, start=1):
+            await ch.declare_queue(topo.retry_queue(attempt), durable=True, arguments={
+                "x-queue-type": "quorum", "x-message-ttl": delay,
+                "x-dead-letter-exchange": "", "x-dead-letter-routing-key": topo.queue})
+        queue = await ch.declare_queue(topo.queue, durable=True, arguments=topo.queue_arguments())
+        for key in topo.routing_keys:
+            await queue.bind(self.exchange, key)
+        return queue

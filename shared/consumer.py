@@ -1,0 +1,163 @@
+"""Consuming domain events: effects and inbox row in one transaction, ack after commit,
+retries through delay queues with growing delays, then parking with the error."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Awaitable, Callable
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractIncomingMessage
+from pydantic import BaseModel
+
+from shared.bus import Broker, QueueTopology
+from shared.events.envelope import Envelope
+from shared.events.registry import lookup
+from shared.logs import log_fields, request_id_var
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope, BaseModel], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """A message that can never be handled (not an envelope, unknown type): parked at once."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    event_type: str
+    handler: Handler
+
+
+class Consumer:
+    def __init__(self, name: str, broker: Broker, pool: asyncpg.Pool, subscriptions: list[Subscription],
+                 *, retry_delays_ms: tuple[int, ...], prefetch: int = 32) -> None:
+        self.name, self.broker, self.pool = name, broker, pool
+        self.handlers = {s.event_type: s.handler for s in subscriptions}
+        for event_type in self.handlers:
+            lookup(event_type)  # fail fast on a typo
+        self.topology = QueueTopology(broker.exchange_name, name, tuple(self.handlers), retry_delays_ms)
+        self.prefetch = prefetch
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._queue = None
+        self._tag: str | None = None
+        self._in_flight: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        assert self.broker.connection is not None
+        await self.broker.declare(self.topology)
+        self._channel = await self.broker.connection.channel()
+        await self._channel.set_qos(prefetch_count=self.prefetch)
+        self._queue = await self._channel.get_queue(self.topology.queue, ensure=False)
+        self._tag = await self._queue.consume(self._on_message)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking messages, let the ones in hand finish, then close the channel."""
+        if self._queue is not None and self._tag is not None:
+            try:
+                await self._queue.cancel(self._tag)
+            except Exception:  # the link may already be gone
+                pass
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=timeout)
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task:
+            self._in_flight.add(task)
+        try:
+            await self._handle(message)
+        finally:
+            if task:
+                self._in_flight.discard(task)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            env = self._parse(message)
+            token = request_id_var.set(env.requestid)
+            try:
+                await self.process(env)
+            finally:
+                request_id_var.reset(token)
+        except PoisonMessage as exc:
+            await self._park(message, exc, attempts=self._attempt(message))
+            return
+        except Exception as exc:
+            await self._retry_or_park(message, exc)
+            return
+        await message.ack()
+
+    def _parse(self, message: AbstractIncomingMessage) -> Envelope:
+        try:
+            env = Envelope.model_validate_json(message.body)
+        except Exception as exc:
+            raise PoisonMessage(f"geen geldige envelop: {exc}") from exc
+        if env.type not in self.handlers:
+            raise PoisonMessage(f"geen handler voor {env.type}")
+        return env
+
+    async def process(self, env: Envelope) -> bool:
+        """Run the handler once per event id; returns False for a duplicate."""
+        et = lookup(env.type)
+        try:
+            payload = et.payload.model_validate(env.data)
+        except Exception as exc:
+            raise PoisonMessage(f"data past niet bij {env.type}: {exc}") from exc
+        async with self.pool.acquire(timeout=10) as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
+                   ON CONFLICT DO NOTHING RETURNING true""", self.name, env.id, env.type)
+            if not fresh:
+                log.info("duplicate event ignored", extra=log_fields(event_id=str(env.id), type=env.type))
+                return False
+            await self.handlers[env.type](conn, env, payload)
+        return True
+
+    @staticmethod
+    def _attempt(message: AbstractIncomingMessage) -> int:
+        try:
+            return int((message.headers or {}).get("x-attempt", 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def _copy(self, message: AbstractIncomingMessage, **headers) -> aio_pika.Message:
+        merged = dict(message.headers or {})
+        merged.update(headers)
+        return aio_pika.Message(message.body, headers=merged, message_id=message.message_id,
+                                type=message.type, content_type=message.content_type,
+                                delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+
+    async def _retry_or_park(self, message: AbstractIncomingMessage, exc: Exception) -> None:
+        attempt = self._attempt(message) + 1
+        if attempt > len(self.topology.retry_delays_ms):
+            await self._park(message, exc, attempts=attempt)
+            return
+        log.warning("handler failed, retrying later", extra=log_fields(
+            message_id=message.message_id, attempt=attempt, error=repr(exc)[:300]))
+        try:
+            await self.broker.send_to_queue(self.topology.retry_queue(attempt), self._copy(
+                message, **{"x-attempt": attempt, "x-last-error": repr(exc)[:1000]}))
+        except Exception:
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+
+    async def _park(self, message: AbstractIncomingMessage, exc: Exception, *, attempts: int) -> None:
+        log.error("message parked", extra=log_fields(message_id=message.message_id, error=repr(exc)[:300]))
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        try:
+            await self.broker.send_to_queue(self.topology.parked, self._copy(
+                message, **{"x-error": detail, "x-attempts": attempts,
+                            "x-parked-at": datetime.now(UTC).isoformat(),
+                            "x-original-queue": self.topology.queue}))
+        except Exception:
+            await message.nack(requeue=True)
+            return
+        await message.ack()
