@@ -211,7 +211,9 @@ class Child:
             while self._group_alive() and loop.time() < deadline and not force.is_set():
                 await asyncio.sleep(0.1)
             if self._group_alive():
-                self.console.say(f"{self.name} stopt niet binnen {STOP_GRACE_SECONDS:.0f} s: SIGKILL")
+                if not force.is_set():
+                    self.console.say(
+                        f"{self.name} stopt niet binnen {STOP_GRACE_SECONDS:.0f} s: SIGKILL")
                 self._signal_group(signal.SIGKILL)
             await exited
         finally:

@@ -53,7 +53,10 @@ class Consumer:
         await self.broker.declare(self.topology)
         self._channel = await self.broker.connection.channel()
         await self._channel.set_qos(prefetch_count=self.prefetch)
-        self._queue = await self._channel.get_queue(self.topology.queue, ensure=False)
+        # declared (not merely looked up) on this channel, so the robust channel restores the
+        # queue and its consumer after the broker link comes back
+        self._queue = await self._channel.declare_queue(self.topology.queue, durable=True,
+                                                        arguments=self.topology.queue_arguments())
         self._tag = await self._queue.consume(self._on_message)
 
     async def stop(self, timeout: float = 10.0) -> None:

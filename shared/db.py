@@ -33,7 +33,7 @@ async def ensure_database(dsn: str) -> None:
             try:
                 await conn.execute(f'CREATE DATABASE "{name}"')
                 log.info("database created", extra={"fields": {"database": name}})
-            except asyncpg.DuplicateDatabaseError:
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 pass  # a replica won the race
     finally:
         await conn.close()

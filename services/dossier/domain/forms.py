@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 FormKind = Literal["part_a", "part_b"]
 Part = Literal["part_a", "part_b_student", "part_b_dossier"]
@@ -74,7 +74,8 @@ class _Frozen(BaseModel):
 
 class Condition(_Frozen):
     """`{"field": "opp", "equals": true}`, `{"field": "x", "answered": true}` or
-    `{"any_of": [condition, ...]}` (holds when one of them holds). Fields are of the same section."""
+    `{"any_of": [condition, ...]}` (holds when one of them holds). Fields are of the same
+    section; `equals` is a non-null value (use `answered: false` for "empty")."""
 
     field: str | None = None
     equals: Any = None
@@ -84,16 +85,20 @@ class Condition(_Frozen):
     @model_validator(mode="after")
     def _one_form(self) -> Condition:
         if self.any_of is not None:
-            if self.field is not None or self.answered is not None or "equals" in self.model_fields_set:
+            if self.field is not None or self.answered is not None or self.equals is not None:
                 raise ValueError("a condition with any_of has no field, equals or answered")
             if not self.any_of:
                 raise ValueError("any_of needs at least one condition")
             return self
         if not self.field:
             raise ValueError("a condition needs a field")
-        if ("equals" in self.model_fields_set) == (self.answered is not None):
+        if (self.equals is not None) == (self.answered is not None):
             raise ValueError("a condition needs exactly one of equals or answered")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
 
     def holds(self, answers: Mapping[str, Any]) -> bool:
         if self.any_of is not None:
