@@ -16,6 +16,7 @@ from aiohttp import web
 
 from shared import db
 from shared.api import Api, json_response
+from shared.auth import VERIFIER, TokenVerifier
 from shared.bus import Broker
 from shared.consumer import Consumer, Subscription
 from shared.logs import log_fields, request_id_var
@@ -98,6 +99,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     app[SETTINGS] = settings
     app[API] = spec.api
     app[OUTBOX] = Outbox(spec.name)
+    app[VERIFIER] = TokenVerifier(settings.auth_jwks_url)  # identity replaces it with its own keys
     dsn = settings.effective_database_url()
 
     async def database(app: web.Application) -> AsyncIterator[None]:

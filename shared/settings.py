@@ -25,6 +25,8 @@ class ServiceSettings(BaseSettings):
     consumer_prefetch: int = 32
     retry_delays_ms: tuple[int, ...] = (1_000, 5_000, 30_000, 120_000)
     max_body_bytes: int = 1_048_576
+    auth_jwks_url: str = Field("http://127.0.0.1:8081/.well-known/jwks.json",
+                               description="where identity serves its public keys")
 
     def effective_database_url(self) -> str:
         return self.database_url or f"postgresql://postgres@127.0.0.1:5432/doorstroom_{self.service_name}"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from shared.api import Api, json_response, read_body
 from shared.app import DB, OUTBOX, SETTINGS
-from shared.events.catalog import VerificationRequested
+from shared.events.identity_events import VerificationRequested
 
 api = Api(title="Doorstroom identity")
 

@@ -1,13 +1,15 @@
-"""The Dutch mails. Each template renders a subject and a plain-text body from a context."""
+"""The Dutch mails. Each template renders a subject and a plain-text body from a context; the
+templates live beside the handlers of the events that ask for them (``on_<producer>.py``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-SIGNATURE = "\n\nMet vriendelijke groet,\nDoorstroom – het digitaal doorstroomdossier\n\n" \
-            "Dit is een automatisch bericht; je kunt hierop niet antwoorden."
+SIGNATURE = ("\n\nMet vriendelijke groet,\nDoorstroom – het digitaal doorstroomdossier\n\n"
+             "Dit is een automatisch bericht; je kunt hierop niet antwoorden.")
 
 
 @dataclass(frozen=True)
@@ -16,23 +18,29 @@ class Mail:
     body: str
 
 
-def _when(iso: str) -> str:
-    moment = datetime.fromisoformat(iso).astimezone(AMSTERDAM)
-    return moment.strftime("%d-%m-%Y om %H:%M")
+TEMPLATES: dict[str, Callable[[dict], Mail]] = {}
 
 
-def verification(ctx: dict) -> Mail:
-    return Mail(
-        subject="Bevestig je e-mailadres voor Doorstroom",
-        body=("Hallo,\n\nJe hebt een account aangemaakt voor het digitaal doorstroomdossier. "
-              "Klik op de link hieronder om je e-mailadres te bevestigen en een wachtwoord te kiezen:\n\n"
-              f"{ctx['verify_url']}\n\n"
-              f"De link werkt één keer en is geldig tot {_when(ctx['expires_at'])}. "
-              "Heb je dit niet zelf aangevraagd? Dan kun je deze e-mail negeren." + SIGNATURE))
+def template(name: str):
+    """Decorator: registers a function ``ctx -> Mail`` under ``name``."""
+    def register(fn: Callable[[dict], Mail]) -> Callable[[dict], Mail]:
+        if name in TEMPLATES:
+            raise ValueError(f"mail template {name} registered twice")
+        TEMPLATES[name] = fn
+        return fn
+    return register
 
 
-TEMPLATES = {"verification": verification}
+def when(iso: str) -> str:
+    """An ISO moment as Dutch local time: 29-11-2026 om 14:05."""
+    return datetime.fromisoformat(iso).astimezone(AMSTERDAM).strftime("%d-%m-%Y om %H:%M")
 
 
-def render(template: str, ctx: dict) -> Mail:
-    return TEMPLATES[template](ctx)
+def day(iso: str) -> str:
+    return date.fromisoformat(iso[:10]).strftime("%d-%m-%Y")
+
+
+def render(name: str, ctx: dict) -> Mail:
+    from services.notification import handlers  # noqa: F401  (registers every template)
+
+    return TEMPLATES[name](ctx)

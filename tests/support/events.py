@@ -11,7 +11,7 @@ import aio_pika
 
 from shared import db
 from shared.bus import Broker
-from shared.events.catalog import VerificationRequested
+from shared.events.identity_events import VerificationRequested
 from tests.support import env
 
 

@@ -1,0 +1,161 @@
+"""Who is calling: access tokens signed by identity (Ed25519), verified by every service with the
+public keys identity serves at /.well-known/jwks.json.
+
+Identity signs with ``TokenSigner``; the other services check with ``TokenVerifier`` and ask
+``require(request, "mentor", "counsellor")`` in their handlers. The roles and their Dutch names
+follow DESIGN.md.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+import aiohttp
+import jwt
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel, ConfigDict
+
+from shared.problems import Problem
+
+Role = Literal["student", "parent", "mentor", "counsellor", "school_admin", "mbo_staff", "admin"]
+ROLE_LABELS: dict[str, str] = {
+    "student": "leerling", "parent": "ouder/verzorger", "mentor": "mentor", "counsellor": "decaan",
+    "school_admin": "schoolbeheerder", "mbo_staff": "MBO-medewerker", "admin": "beheerder"}
+ISSUER = "doorstroom-identity"
+AUDIENCE = "doorstroom"
+ALGORITHM = "EdDSA"
+
+
+class Principal(BaseModel):
+    """The verified caller. ``school_id`` for VO staff and students, ``institution_id`` for MBO
+    staff, ``student_id`` is the roster record a student's account is linked to (after redeeming
+    an activation code)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: uuid.UUID
+    role: Role
+    session_id: str
+    name: str | None = None
+    school_id: uuid.UUID | None = None
+    institution_id: uuid.UUID | None = None
+    student_id: uuid.UUID | None = None
+    staff_id: uuid.UUID | None = None
+
+
+def new_private_key_pem() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+@dataclass
+class TokenSigner:
+    private_key_pem: bytes
+    kid: str
+
+    def __post_init__(self) -> None:
+        self._key = serialization.load_pem_private_key(self.private_key_pem, password=None)
+
+    def sign(self, principal: Principal, ttl_seconds: int = 900) -> str:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now - 5, "exp": now + ttl_seconds,
+                  "sub": str(principal.account_id), "jti": uuid.uuid4().hex}
+        for key, value in principal.model_dump(mode="json", exclude={"account_id"}).items():
+            if value is not None:
+                claims[key] = value
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+
+    def public_jwk(self) -> dict:
+        jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self._key.public_key()))
+        jwk.update({"kid": self.kid, "use": "sig", "alg": ALGORITHM})
+        return jwk
+
+
+def jwks(*signers: TokenSigner) -> dict:
+    return {"keys": [s.public_jwk() for s in signers]}
+
+
+class TokenVerifier:
+    """Verifies bearer tokens with keys from a JWKS URL (cached; refetched for an unknown kid,
+    at most every ``min_refresh`` seconds) or with keys given directly."""
+
+    def __init__(self, jwks_url: str | None = None, *, keys: dict | None = None,
+                 min_refresh: float = 10.0) -> None:
+        self.jwks_url, self.min_refresh = jwks_url, min_refresh
+        self._keys: dict[str, object] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        if keys:
+            self._load(keys)
+
+    def _load(self, doc: dict) -> None:
+        self._keys = {k["kid"]: jwt.PyJWK(k).key for k in doc.get("keys", []) if "kid" in k}
+
+    async def _refresh(self) -> None:
+        if not self.jwks_url:
+            return
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < self.min_refresh:
+                return
+            self._fetched_at = time.monotonic()
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+                async with http.get(self.jwks_url) as r:
+                    r.raise_for_status()
+                    self._load(await r.json())
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid", "")
+        except jwt.PyJWTError:
+            raise Problem(401, "Je bent niet (meer) ingelogd. Log opnieuw in.", code="invalid-token") from None
+        if kid not in self._keys:
+            try:
+                await self._refresh()
+            except Exception:
+                raise Problem(503, "Inloggen kan nu even niet worden gecontroleerd. Probeer het zo opnieuw.") from None
+        key = self._keys.get(kid)
+        if key is None:
+            raise Problem(401, "Je bent niet (meer) ingelogd. Log opnieuw in.", code="invalid-token")
+        try:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+                                options={"require": ["exp", "iat", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise Problem(401, "Je sessie is verlopen. Log opnieuw in.", code="token-expired") from None
+        except jwt.PyJWTError:
+            raise Problem(401, "Je bent niet (meer) ingelogd. Log opnieuw in.", code="invalid-token") from None
+        claims["account_id"] = claims.pop("sub")
+        return Principal.model_validate({k: v for k, v in claims.items() if k in Principal.model_fields})
+
+
+VERIFIER = web.AppKey("token_verifier", TokenVerifier)
+PRINCIPAL_KEY = "principal"
+
+
+async def authenticate(request: web.Request) -> Principal:
+    """The caller of this request, from ``Authorization: Bearer <token>``; 401 otherwise."""
+    cached = request.get(PRINCIPAL_KEY)
+    if cached is not None:
+        return cached
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "Log in om dit te bekijken.", code="not-authenticated",
+                      headers={"WWW-Authenticate": "Bearer"})
+    principal = await request.app[VERIFIER].verify(token.strip())
+    request[PRINCIPAL_KEY] = principal
+    return principal
+
+
+async def require(request: web.Request, *roles: str) -> Principal:
+    """The caller, who must have one of ``roles`` (any role when none are given); 403 otherwise."""
+    principal = await authenticate(request)
+    if roles and principal.role not in roles:
+        allowed = ", ".join(ROLE_LABELS.get(r, r) for r in roles)
+        raise Problem(403, f"Dit mag alleen een {allowed}.", code="forbidden-role")
+    return principal

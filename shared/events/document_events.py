@@ -1,0 +1,4 @@
+"""Events published by the document service."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,149 @@
+"""Events published by the identity service."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import EmailStr, Field
+
+from shared.events.payload import Payload
+from shared.events.registry import event
+
+__all__ = ["VerificationRequested", "SchoolChanged", "Programme", "Location", "StudentChanged",
+           "ClassMentorsChanged", "Mentor", "StaffChanged", "ActivationCodeIssued",
+           "ActivationLettersRequested", "ActivationLetter", "ActivationCodeRedeemed"]
+
+ParentRule = Literal["consent", "inspection", "none"]
+
+
+@event("identity.verification_requested", producer="identity",
+       summary="Someone asked to verify an e-mail address; the link lets them continue.")
+class VerificationRequested(Payload):
+    verification_id: uuid.UUID
+    email: EmailStr
+    verify_url: str = Field(description="single-use link that expires at expires_at")
+    expires_at: datetime
+
+
+class Location(Payload):
+    location_id: uuid.UUID
+    name: str
+    address: str | None = None
+    city: str | None = None
+
+
+class Programme(Payload):
+    programme_id: uuid.UUID
+    name: str
+    crebo: str = Field(description="the programme's CREBO code")
+    level: int = Field(ge=1, le=4)
+    pathway: Literal["BOL", "BBL"]
+    location_id: uuid.UUID | None = None
+
+
+@event("identity.school_changed", producer="identity",
+       summary="A VO school or MBO institution was created or changed (with its MBO catalogue).")
+class SchoolChanged(Payload):
+    school_id: uuid.UUID
+    kind: Literal["vo", "mbo"]
+    name: str
+    brin: str | None = None
+    city: str | None = None
+    participates: bool = Field(True, description="an MBO that takes part in the digital dossier")
+    parent_rule: ParentRule = Field("consent", description="VO setting: parent consent, inspection or none")
+    locations: list[Location] = []
+    programmes: list[Programme] = []
+
+
+@event("identity.student_changed", producer="identity",
+       summary="A student record of a school's roster was created or changed (no BSN).")
+class StudentChanged(Payload):
+    student_id: uuid.UUID
+    school_id: uuid.UUID
+    student_number: str
+    roepnaam: str
+    voornamen: str = ""
+    tussenvoegsel: str = ""
+    achternaam: str
+    date_of_birth: date
+    class_id: uuid.UUID
+    class_name: str
+    school_year: int = Field(description="leerjaar")
+    email: EmailStr | None = None
+    account_id: uuid.UUID | None = Field(None, description="the student's account once a code is redeemed")
+    active: bool = True
+
+
+class Mentor(Payload):
+    staff_id: uuid.UUID
+    account_id: uuid.UUID | None = None
+    name: str
+    email: EmailStr
+
+
+@event("identity.class_mentors_changed", producer="identity",
+       summary="The mentors linked to a class changed (the full list, not a delta).")
+class ClassMentorsChanged(Payload):
+    school_id: uuid.UUID
+    class_id: uuid.UUID
+    class_name: str
+    school_year: int
+    mentors: list[Mentor]
+
+
+@event("identity.staff_changed", producer="identity",
+       summary="A staff member (mentor, counsellor, school admin, MBO staff) was created or changed.")
+class StaffChanged(Payload):
+    staff_id: uuid.UUID
+    account_id: uuid.UUID | None = None
+    school_id: uuid.UUID | None = Field(None, description="the VO school or MBO institution")
+    role: Literal["mentor", "counsellor", "school_admin", "mbo_staff", "admin"]
+    name: str
+    email: EmailStr
+    active: bool = True
+
+
+@event("identity.activation_code_issued", producer="identity",
+       summary="An activation code was issued to one student by e-mail; the mail carries it.")
+class ActivationCodeIssued(Payload):
+    code_id: uuid.UUID
+    batch_id: uuid.UUID
+    student_id: uuid.UUID
+    school_id: uuid.UUID
+    school_name: str
+    channel: Literal["email", "letter"]
+    email: EmailStr | None = Field(None, description="only for channel email")
+    student_name: str
+    code: str | None = Field(None, description="the code itself, only for channel email")
+    expires_at: date
+    register_url: str
+
+
+class ActivationLetter(Payload):
+    student_id: uuid.UUID
+    student_name: str
+    sort_name: str = Field(description="achternaam, roepnaam tussenvoegsel: the print order within a class")
+    class_name: str
+    code: str
+
+
+@event("identity.activation_letters_requested", producer="identity",
+       summary="Activation codes were issued by printed letter: one print job for the whole batch.")
+class ActivationLettersRequested(Payload):
+    batch_id: uuid.UUID
+    school_id: uuid.UUID
+    school_name: str
+    requested_by: uuid.UUID = Field(description="account id of the counsellor or mentor")
+    requested_by_email: EmailStr
+    expires_at: date
+    register_url: str
+    letters: list[ActivationLetter]
+
+
+@event("identity.activation_code_redeemed", producer="identity",
+       summary="A student redeemed a code: the account is now linked to the roster record.")
+class ActivationCodeRedeemed(Payload):
+    student_id: uuid.UUID
+    account_id: uuid.UUID
+    school_id: uuid.UUID
