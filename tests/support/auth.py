@@ -29,8 +29,8 @@ class TestIssuer:
 
 
 @asynccontextmanager
-async def test_issuer() -> AsyncIterator[TestIssuer]:
-    """``async with test_issuer() as issuer:`` then pass ``auth_jwks_url=issuer.jwks_url``."""
+async def token_issuer() -> AsyncIterator[TestIssuer]:
+    """``async with token_issuer() as issuer:`` then pass ``auth_jwks_url=issuer.jwks_url``."""
     issuer = TestIssuer()
     app = web.Application()
 
