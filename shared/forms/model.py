@@ -44,7 +44,7 @@ PART_LABELS: dict[str, str] = {
 FORM_KIND_LABELS: dict[str, str] = {"part_a": "deel A", "part_b": "deel B"}
 
 # Form modules shipped with the service; each exposes FORMS. Add a module per new format.
-BUILTIN_FORM_MODULES: tuple[str, ...] = ("services.dossier.domain.form_2026",)
+BUILTIN_FORM_MODULES: tuple[str, ...] = ("shared.forms.form_2026",)
 
 
 class FieldType(StrEnum):

@@ -14,7 +14,7 @@ ethnicity or family circumstances beyond what the new school needs; the help tex
 
 from __future__ import annotations
 
-from .forms import Condition, FieldType, Form, FormField, Option, Section
+from shared.forms.model import Condition, FieldType, Form, FormField, Option, Section
 
 SCHOOL_YEAR = "2026-2027"
 VERVOLGKEUZE = "Vervolgkeuze"

@@ -5,8 +5,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from services.dossier.domain import form_2026
-from services.dossier.domain.forms import (
+from shared.forms import form_2026
+from shared.forms.model import (
     Condition,
     FieldType,
     Form,
