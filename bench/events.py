@@ -118,4 +118,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    import uvloop
+    uvloop.install()
     asyncio.run(main())

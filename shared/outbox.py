@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from datetime import timedelta
 
 import asyncpg
@@ -48,9 +49,10 @@ class OutboxRelay:
     """
 
     def __init__(self, pool: asyncpg.Pool, broker: Broker, dsn: str, *, poll_seconds: float = 1.0,
-                 batch_size: int = 200) -> None:
+                 batch_size: int = 200, retention: timedelta = timedelta(days=30)) -> None:
         self.pool, self.broker, self.dsn = pool, broker, dsn
-        self.poll_seconds, self.batch_size = poll_seconds, batch_size
+        self.poll_seconds, self.batch_size, self.retention = poll_seconds, batch_size, retention
+        self._next_housekeeping = 0.0
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
 
@@ -89,6 +91,14 @@ class OutboxRelay:
         await self.broker.publish(row["event_type"], json.dumps(env).encode(), message_id=env["id"],
                                   headers=headers)
 
+    async def housekeeping(self) -> tuple[int, int]:
+        """Forget published outbox rows and inbox rows older than the retention (30 days: far
+        beyond any redelivery), so neither table grows without bound."""
+        async with self.pool.acquire(timeout=10) as conn:
+            out = await conn.execute("DELETE FROM outbox WHERE published_at < now() - $1::interval", self.retention)
+            inn = await conn.execute("DELETE FROM inbox WHERE handled_at < now() - $1::interval", self.retention)
+        return int(out.split()[-1]), int(inn.split()[-1])
+
     async def drain(self) -> int:
         total = 0
         while (n := await self.publish_batch()):
@@ -110,6 +120,9 @@ class OutboxRelay:
                 if self.broker.is_connected:
                     await self.drain()
                     failures = 0
+                if time.monotonic() >= self._next_housekeeping:
+                    self._next_housekeeping = time.monotonic() + 3600
+                    await self.housekeeping()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker link down, database restarting: try again soon

@@ -53,39 +53,40 @@ class DeliveryWorker:
                    RETURNING d.id, d.template, d.recipient, d.context, d.attempts, d.request_id""",
                 limit, LEASE)
 
-    async def _send_one(self, row: asyncpg.Record) -> None:
+    async def _send_one(self, row: asyncpg.Record) -> tuple:
+        """Send one mail; returns its outcome as an UPDATE row (id, status, error, delay)."""
         token = request_id_var.set(row["request_id"])
         try:
             mail = render(row["template"], row["context"])
             await self.smtp.send(self.smtp.build(row["recipient"], mail, str(row["id"])))
         except TemporaryFailure as exc:
             if row["attempts"] >= self.settings.delivery_max_attempts:
-                await self._finish(row["id"], "failed", f"opgegeven na {row['attempts']} pogingen: {exc}")
+                outcome = (row["id"], "failed", f"opgegeven na {row['attempts']} pogingen: {exc}", None)
             else:
-                await self._finish(row["id"], "pending", str(exc), self.retry_delay(row["attempts"]))
+                outcome = (row["id"], "pending", str(exc), self.retry_delay(row["attempts"]))
         except PermanentFailure as exc:
-            await self._finish(row["id"], "failed", str(exc))
+            outcome = (row["id"], "failed", str(exc), None)
         except Exception as exc:  # a template bug: keep the row, try later, make it visible
             log.exception("delivery failed unexpectedly")
-            await self._finish(row["id"], "pending", repr(exc), self.retry_delay(row["attempts"]))
+            outcome = (row["id"], "pending", repr(exc), self.retry_delay(row["attempts"]))
         else:
-            await self._finish(row["id"], "sent", None)
+            outcome = (row["id"], "sent", None, None)
         finally:
             request_id_var.reset(token)
-
-    async def _finish(self, delivery_id, status: str, error: str | None, delay: timedelta | None = None) -> None:
-        log.info("delivery " + status, extra=log_fields(delivery_id=str(delivery_id), error=error))
-        async with self.pool.acquire(timeout=10) as conn:
-            await conn.execute(
-                """UPDATE deliveries SET status = $2, last_error = $3, locked_until = NULL,
-                          sent_at = CASE WHEN $2 = 'sent' THEN now() END,
-                          next_attempt_at = now() + coalesce($4, interval '0')
-                   WHERE id = $1""", delivery_id, status, error, delay)
+        log.info("delivery " + outcome[1], extra=log_fields(delivery_id=str(row["id"]), error=outcome[2]))
+        return outcome
 
     async def run_once(self) -> int:
-        rows = await self.claim(self.settings.smtp_connections * 4)
+        """Claim due deliveries, send them over the pooled connections, record every outcome."""
+        rows = await self.claim(self.settings.smtp_connections * 8)
         if rows:
-            await asyncio.gather(*(self._send_one(r) for r in rows))
+            outcomes = await asyncio.gather(*(self._send_one(r) for r in rows))
+            async with self.pool.acquire(timeout=10) as conn:
+                await conn.executemany(
+                    """UPDATE deliveries SET status = $2, last_error = $3, locked_until = NULL,
+                              sent_at = CASE WHEN $2 = 'sent' THEN now() END,
+                              next_attempt_at = now() + coalesce($4::interval, interval '0')
+                       WHERE id = $1""", outcomes)
         return len(rows)
 
     async def _listen(self) -> None:

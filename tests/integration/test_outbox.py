@@ -98,3 +98,22 @@ async def test_unroutable_event_raises_and_stays_pending_with_its_error(unique):
             await conn.execute("UPDATE outbox SET next_attempt_at = now()")
         assert await relay.drain() == 1
         await probe.wait_for(1)
+
+
+async def test_housekeeping_forgets_old_published_rows_and_old_inbox_rows_only(unique):
+    import uuid as _uuid
+    async with database(f"outbox_hk_{unique}") as (pool, dsn), broker(f"ex.{unique}") as b:
+        relay = OutboxRelay(pool, b, dsn)
+        async with pool.acquire() as conn, conn.transaction():
+            for i in range(3):
+                await Outbox("test").add(conn, sample_event(i))
+            await conn.execute("""UPDATE outbox SET published_at = now() - interval '40 days'
+                                  WHERE id = (SELECT min(id) FROM outbox)""")
+            await conn.execute("""UPDATE outbox SET created_at = now() - interval '40 days'
+                                  WHERE id = (SELECT max(id) FROM outbox)""")  # old but never sent
+            await conn.execute("INSERT INTO inbox VALUES ('c', $1, 't', now() - interval '40 days')", _uuid.uuid4())
+            await conn.execute("INSERT INTO inbox VALUES ('c', $1, 't', now())", _uuid.uuid4())
+        assert await relay.housekeeping() == (1, 1)
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 2
+            assert await conn.fetchval("SELECT count(*) FROM inbox") == 1
