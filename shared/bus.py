@@ -90,8 +90,10 @@ class Broker:
         ch = self.channel
         await ch.declare_queue(topo.parked, durable=True, arguments={"x-queue-type": "quorum"})
         for attempt, delay in enumerate(topo.retry_delays_ms, start=1):
+            # Delay queues only hold a message until its TTL sends it back: durable classic
+            # queues (persistent messages) are enough and far lighter than a quorum queue each.
             await ch.declare_queue(topo.retry_queue(attempt), durable=True, arguments={
-                "x-queue-type": "quorum", "x-message-ttl": delay,
+                "x-queue-type": "classic", "x-message-ttl": delay,
                 "x-dead-letter-exchange": "", "x-dead-letter-routing-key": topo.queue})
         queue = await ch.declare_queue(topo.queue, durable=True, arguments=topo.queue_arguments())
         for key in topo.routing_keys:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 import uuid
 
 import asyncpg
@@ -27,8 +29,24 @@ def service_env(service: str, *, db: str | None = None, **extra: object) -> dict
     return env
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+def _rabbitmqctl(*args: str, attempts: int = 3) -> None:
+    """rabbitmqctl with a timeout that also ends the Erlang node it starts (a plain kill of the
+    wrapper leaves that node behind, and enough of those make later calls hang)."""
+    for attempt in range(1, attempts + 1):
+        proc = subprocess.Popen(["rabbitmqctl", "-q", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _, err = proc.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            continue
+        if proc.returncode == 0:
+            return
+        if attempt == attempts:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {err.decode()[-500:]}")
+        time.sleep(1)
+    raise RuntimeError(f"rabbitmqctl {' '.join(args)} did not answer")
 
 
 def create_vhost() -> None:
@@ -38,7 +56,7 @@ def create_vhost() -> None:
 
 def delete_vhost() -> None:
     try:
-        _rabbitmqctl("delete_vhost", VHOST)
+        _rabbitmqctl("delete_vhost", VHOST, attempts=1)
     except Exception:
         pass
 
