@@ -78,7 +78,8 @@ async def through_services(n: int, concurrency: int, workers: int) -> tuple[floa
                     email = f"bench{i}-{run}@example.nl"
                     async with sem:
                         sent_at[email] = time.time()
-                        async with http.post(identity.url + "/v1/verification-mails", json={"email": email}) as r:
+                        async with http.post(identity.url + "/v1/registrations",
+                                             json={"bsn": "111222333", "email": email}) as r:
                             assert r.status == 202, await r.text()
 
                 started = time.perf_counter()
@@ -102,12 +103,11 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--notification-workers", type=int, default=1)
     args = parser.parse_args()
-    env.create_vhost()
     try:
         raw_rate, raw_lat = await raw_pika(args.requests * 5)
         svc_rate, svc_lat = await through_services(args.requests, args.concurrency, args.notification_workers)
     finally:
-        env.delete_vhost()
+        await env.delete_run_queues()
         await env.drop_databases()
     print(f"\n{args.requests} requests, concurrency {args.concurrency}, "
           f"{args.notification_workers} notification process(es), 2 cores shared by everything")

@@ -41,13 +41,14 @@ class Service:
         return f"services.{self.name}"
 
 
-# The services `scripts/dev` runs, in start order. Add the portal here when it exists:
-#   Service("portal", 8080, {"IDENTITY_URL": "http://127.0.0.1:8081", ...}),
+# The services `scripts/dev` runs, in start order.
 SERVICES: tuple[Service, ...] = (
     Service("identity", 8081),
     Service("dossier", 8082),
     Service("notification", 8083),
     Service("document", 8084),
+    Service("portal", 8080, {"IDENTITY_URL": "http://127.0.0.1:8081", "DOSSIER_URL": "http://127.0.0.1:8082",
+                             "DOCUMENT_URL": "http://127.0.0.1:8084"}),
 )
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432"
@@ -68,7 +69,7 @@ class Console:
     def __init__(self, stream: TextIO = sys.stdout) -> None:
         self.stream = stream
         self.color = stream.isatty() and "NO_COLOR" not in os.environ
-        self.width = max(len(n) for n in [s.name for s in SERVICES] + [SINK_NAME, "dev"])
+        self.width = max(len(n) for n in [s.name for s in SERVICES] + [SINK_NAME, "dev", "demo"])
         self._colors: dict[str, str] = {"dev": "1"}
 
     def _paint(self, name: str, text: str) -> str:
@@ -433,12 +434,25 @@ class Runner:
                 self.failure = f"niet gezond: {', '.join(unhealthy)}"
                 return await self.shutdown()
 
+            if not self.args.no_demo:
+                await self.load_demo()
             self.print_overview()
             await self.stopping.wait()
             return await self.shutdown()
         except BaseException:
             await self.shutdown()
             raise
+
+    async def load_demo(self) -> None:
+        """Demo data once the services run (idempotent): a school, MBO institutions, staff and students,
+        with the demo logins in the output (and var/log/demo.log)."""
+        identity = next(s for s in SERVICES if s.name == "identity")
+        child = await self.spawn("demo", [self.python, "-m", "services.identity.demo"],
+                                 self.service_env(identity))
+        code = await child.wait()
+        self.children.remove(child)
+        if code != 0:
+            self.console.say(f"demodata laden mislukt (code {code}); zie {child.log_path}")
 
     async def shutdown(self) -> int:
         self.stopping.set()
@@ -507,6 +521,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              f"{DEFAULT_POSTGRES_URL})")
     parser.add_argument("--timeout", type=float, default=90, metavar="S",
                         help="seconden dat elke dienst krijgt om gezond te worden (standaard 90)")
+    parser.add_argument("--no-demo", action="store_true",
+                        help="laad geen demodata (standaard: demoschool, mbo's en inloggegevens)")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers moet minstens 1 zijn")

@@ -35,7 +35,8 @@ ALGORITHM = "EdDSA"
 class Principal(BaseModel):
     """The verified caller. ``school_id`` for VO staff and students, ``institution_id`` for MBO
     staff, ``student_id`` is the roster record a student's account is linked to (after redeeming
-    an activation code)."""
+    an activation code), ``class_ids`` the classes linked to a mentor when the token was made
+    (services that need it current follow identity.class_mentors_changed)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -47,6 +48,7 @@ class Principal(BaseModel):
     institution_id: uuid.UUID | None = None
     student_id: uuid.UUID | None = None
     staff_id: uuid.UUID | None = None
+    class_ids: tuple[uuid.UUID, ...] | None = None  # a mentor's classes when the token was made
 
 
 def new_private_key_pem() -> bytes:

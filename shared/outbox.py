@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from datetime import timedelta
+from typing import Iterable
 
 import asyncpg
 from aio_pika.exceptions import DeliveryError
@@ -35,6 +36,24 @@ class Outbox:
         await conn.execute("INSERT INTO outbox (event_id, event_type, envelope) VALUES ($1, $2, $3)",
                            env.id, et.name, env.model_dump(mode="json"))
         return env
+
+    async def add_many(self, conn: asyncpg.Connection,
+                       items: Iterable[tuple[BaseModel, str | None]]) -> list[Envelope]:
+        """Like ``add`` for many ``(payload, subject)`` pairs in one statement (bulk imports)."""
+        if not conn.is_in_transaction():
+            raise RuntimeError("outbox.add_many must run inside the transaction of the change it reports")
+        envs: list[Envelope] = []
+        rid = request_id_var.get()
+        for payload, subject in items:
+            et = event_type_of(payload)
+            envs.append(Envelope(source=self.source, type=et.name, dataversion=et.version, subject=subject,
+                                 requestid=rid, data=payload.model_dump(mode="json")))
+        if envs:
+            await conn.execute(
+                """INSERT INTO outbox (event_id, event_type, envelope)
+                   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]::jsonb[])""",
+                [e.id for e in envs], [e.type for e in envs], [e.model_dump_json() for e in envs])
+        return envs
 
 
 def _row_backoff(attempts: int) -> timedelta:

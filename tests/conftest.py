@@ -11,14 +11,15 @@ from tests.support import env
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_backends():
-    """One vhost and one set of databases per test run; removed afterwards."""
+    """One exchange (with its queues) and one set of databases per test run; removed afterwards."""
     os.environ.setdefault("DOORSTROOM_TEST_RUN", env.RUN_ID)
-    env.create_vhost()
     yield
-    env.delete_vhost()
+    asyncio.run(env.delete_run_queues())
     asyncio.run(env.drop_databases())
 
 
 @pytest.fixture
 def unique() -> str:
-    return uuid.uuid4().hex[:10]
+    """Unique per test, and starting with the run id, so ``ex.{unique}`` exchanges' queues are
+    recognised as this run's when it cleans up."""
+    return env.RUN_ID + uuid.uuid4().hex[:6]

@@ -51,4 +51,14 @@ ensure_rabbitmq() {
   for _ in $(seq 1 30); do rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 1; done
 }
 
+# The browser tests (tests/browser) drive Debian's Chromium headless with Playwright; a browser
+# downloaded by `playwright install` is never used. Installed once, quietly; a no-op afterwards.
+ensure_test_tools() {
+  [ -x /usr/bin/chromium ] && return 0
+  log "installing Chromium for the browser tests"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+  [ -x /usr/bin/chromium ] || { log "chromium is not installed at /usr/bin/chromium"; return 1; }
+}
+
 bootstrap() { ensure_venv; ensure_postgres; ensure_rabbitmq; }

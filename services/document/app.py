@@ -1,15 +1,67 @@
+"""The document service: PDFs of part A, part B and the whole dossier, and batches of activation
+letters (print jobs). Rendering runs in a process pool; print jobs survive restarts."""
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import AsyncIterator
 
 from aiohttp import web
 
+from services.document import dossier_pdfs, files, print_jobs_http  # noqa: F401  (routes register on import)
+from services.document.api import api
+from services.document.dossier_pdfs import RENDER_POOL, dossier_client_context
+from services.document.print_job_worker import PrintJobWorker
+from services.document.print_jobs import record_letters_job
+from services.document.render_pool import RenderPool
 from services.document.settings import DocumentSettings
-from shared.api import Api
-from shared.app import ServiceSpec, create_app
+from shared.app import DB, ServiceSpec, create_app
+from shared.consumer import Subscription
+from shared.events.envelope import Envelope
+from shared.events.identity_events import ActivationLettersRequested
+from shared.outbox import Outbox
 
-api = Api(title="Doorstroom document")
+WORKER = web.AppKey("print_job_worker", PrintJobWorker)
 
 
 def make_app(settings: DocumentSettings | None = None) -> web.Application:
     settings = settings or DocumentSettings()
-    spec = ServiceSpec(name="document", api=api, migrations=None)
+    outbox = Outbox("document")
+
+    async def on_letters_requested(conn, env: Envelope, data: ActivationLettersRequested) -> None:
+        await record_letters_job(conn, env, data, settings=settings, outbox=outbox)
+
+    async def render_pool(app: web.Application) -> AsyncIterator[None]:
+        pool = RenderPool(settings.render_processes)
+        await pool.start()
+        app[RENDER_POOL] = pool
+        yield
+        await asyncio.to_thread(pool.close)
+
+    async def print_job_worker(app: web.Application) -> AsyncIterator[None]:
+        worker = PrintJobWorker(app[DB], app[RENDER_POOL], settings, outbox, settings.effective_database_url())
+        app[WORKER] = worker
+        task = asyncio.create_task(worker.run(), name="print-job-worker")
+        yield
+        worker.stop()  # the pieces in hand are finished and kept, the job handed back
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 20)
+        except asyncio.TimeoutError:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await worker.close()
+
+    async def cleanup(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(files.run_cleanup(app[DB], settings.cleanup_interval_seconds),
+                                   name="document-cleanup")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    spec = ServiceSpec(
+        name="document", api=api, migrations="services.document.migrations",
+        subscriptions=[Subscription("identity.activation_letters_requested", on_letters_requested)],
+        resources=[render_pool, dossier_client_context, print_job_worker, cleanup])
     return create_app(spec, settings)

@@ -1,13 +1,54 @@
 from __future__ import annotations
 
+import logging
+from typing import AsyncIterator
+
 from aiohttp import web
 
+# the modules register their routes on the Api
+from services.identity import accounts, activation, roster, schools, sessions, staff  # noqa: F401
+from services.identity.context import HASHER, KEYRING, VAULT, api
+from services.identity.hasher import PasswordHasher
 from services.identity.settings import IdentitySettings
-from services.identity.verification import api
-from shared.app import ServiceSpec, create_app
+from services.identity.signing import IdentityVerifier, KeyRing, ensure_key
+from services.identity.vault import Vault
+from shared.app import DB, ServiceSpec, create_app
+from shared.auth import VERIFIER
+
+log = logging.getLogger(__name__)
+
+
+def vault_from(settings: IdentitySettings) -> Vault:
+    return Vault(settings.encryption_key_bytes(), settings.hmac_key_bytes())
 
 
 def make_app(settings: IdentitySettings | None = None) -> web.Application:
     settings = settings or IdentitySettings()
-    spec = ServiceSpec(name="identity", api=api, migrations="services.identity.migrations")
-    return create_app(spec, settings)
+    vault = vault_from(settings)
+    ring = KeyRing(vault, settings.access_token_ttl_seconds)
+    verifier = IdentityVerifier(ring)
+
+    async def keys(app: web.Application) -> AsyncIterator[None]:
+        if settings.uses_dev_keys:
+            log.warning("BSN_ENCRYPTION_KEY/BSN_HMAC_KEY not set: using the PUBLIC development keys "
+                        "(never in production)")
+        async with app[DB].acquire(timeout=30) as conn:
+            await ensure_key(conn, vault)
+            await ring.load(conn)
+        verifier.attach(app[DB])
+        yield
+
+    async def password_hasher(app: web.Application) -> AsyncIterator[None]:
+        hasher = PasswordHasher(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
+                                parallelism=settings.argon2_parallelism, threads=settings.password_hash_threads)
+        app[HASHER] = hasher
+        yield
+        hasher.close()
+
+    spec = ServiceSpec(name="identity", api=api, migrations="services.identity.migrations",
+                       resources=[keys, password_hasher])
+    app = create_app(spec, settings)
+    app[VAULT] = vault
+    app[KEYRING] = ring
+    app[VERIFIER] = verifier
+    return app

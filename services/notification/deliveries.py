@@ -71,9 +71,8 @@ class DeliveryWorker:
             outcome = (row["id"], "pending", repr(exc), self.retry_delay(row["attempts"]))
         else:
             outcome = (row["id"], "sent", None, None)
-        finally:
-            request_id_var.reset(token)
         log.info("delivery " + outcome[1], extra=log_fields(delivery_id=str(row["id"]), error=outcome[2]))
+        request_id_var.reset(token)
         return outcome
 
     async def run_once(self) -> int:

@@ -12,7 +12,8 @@ from shared.events.registry import event
 
 __all__ = ["VerificationRequested", "SchoolChanged", "Programme", "Location", "StudentChanged",
            "ClassMentorsChanged", "Mentor", "StaffChanged", "ActivationCodeIssued",
-           "ActivationLettersRequested", "ActivationLetter", "ActivationCodeRedeemed"]
+           "ActivationLettersRequested", "ActivationLetter", "ActivationCodeRedeemed", "AccountExistsNotice",
+           "PasswordResetRequested", "PasswordChanged", "StaffInvited"]
 
 ParentRule = Literal["consent", "inspection", "none"]
 
@@ -147,3 +148,42 @@ class ActivationCodeRedeemed(Payload):
     student_id: uuid.UUID
     account_id: uuid.UUID
     school_id: uuid.UUID
+
+
+@event("identity.account_exists_notice", producer="identity",
+       summary="Someone registered with an address or BSN that already has an account; its owner is told.")
+class AccountExistsNotice(Payload):
+    account_id: uuid.UUID
+    email: EmailStr = Field(description="the existing account's address (not the one typed in)")
+    login_url: str
+    reset_url: str = Field(description="where to ask for a new password")
+
+
+@event("identity.password_reset_requested", producer="identity",
+       summary="Someone asked for a new password for a known address; the link lets them set one.")
+class PasswordResetRequested(Payload):
+    account_id: uuid.UUID
+    email: EmailStr
+    reset_url: str = Field(description="single-use link that expires at expires_at")
+    expires_at: datetime
+
+
+@event("identity.password_changed", producer="identity",
+       summary="An account's password was changed (every session ended); its owner gets a notice.")
+class PasswordChanged(Payload):
+    account_id: uuid.UUID
+    email: EmailStr
+    changed_at: datetime
+
+
+@event("identity.staff_invited", producer="identity",
+       summary="A staff member was invited: the link lets them set a password and log in.")
+class StaffInvited(Payload):
+    staff_id: uuid.UUID
+    account_id: uuid.UUID
+    email: EmailStr
+    name: str
+    role: Literal["mentor", "counsellor", "school_admin", "mbo_staff", "admin"]
+    school_name: str | None = None
+    accept_url: str = Field(description="single-use link that expires at expires_at")
+    expires_at: datetime

@@ -11,13 +11,14 @@ from tests.support.apps import ServiceProcess
 
 async def test_one_request_leads_to_exactly_one_mail(unique):
     async with SmtpSink() as sink:
-        identity = await ServiceProcess("identity", db=f"e2e_id_{unique}").start()
-        notification = await ServiceProcess("notification", db=f"e2e_no_{unique}", smtp_port=sink.port, log_level="INFO",
+        exchange = f"ex.{unique}"  # events of other tests in this run must not reach this sink
+        identity = await ServiceProcess("identity", db=f"e2e_id_{unique}", event_exchange=exchange).start()
+        notification = await ServiceProcess("notification", db=f"e2e_no_{unique}", smtp_port=sink.port, log_level="INFO", event_exchange=exchange,
                                             workers=2).start()
         try:
             async with aiohttp.ClientSession() as http:
-                async with http.post(identity.url + "/v1/verification-mails",
-                                     json={"email": f"Roos.{unique}@Example.nl"},
+                async with http.post(identity.url + "/v1/registrations",
+                                     json={"bsn": "111222333", "email": f"Roos.{unique}@Example.nl"},
                                      headers={"X-Request-ID": f"req-{unique}"}) as r:
                     assert r.status == 202
                     assert r.headers["X-Request-ID"] == f"req-{unique}"

@@ -35,16 +35,18 @@ async def test_bad_bodies_get_dutch_problems_and_change_nothing(unique):
     from shared.app import DB
     app = _app("identity", unique, max_body_bytes=4096)
     async with serve(app) as client:
-        url = "/v1/verification-mails"
+        url = "/v1/registrations"
+        ok = {"bsn": "111222333", "email": "a@example.nl"}
         cases = [
             (dict(data="{kapot", headers={"Content-Type": "application/json"}), 400, "geen geldige JSON"),
             (dict(data="email=a@b.nl", headers={"Content-Type": "application/x-www-form-urlencoded"}), 415, "JSON"),
             (dict(json=["a@b.nl"]), 422, "JSON-object"),
             (dict(json={}), 422, "Niet alle gegevens"),
-            (dict(json={"email": 12}), 422, "Niet alle gegevens"),
-            (dict(json={"email": "geen-adres"}), 422, "Niet alle gegevens"),
-            (dict(json={"email": "a@example.nl", "extra": True}), 422, "Niet alle gegevens"),
-            (dict(json={"email": "a@example.nl", "pad": "x" * 10_000}), 413, "te groot"),
+            (dict(json={**ok, "email": 12}), 422, "Niet alle gegevens"),
+            (dict(json={**ok, "email": "geen-adres"}), 422, "Niet alle gegevens"),
+            (dict(json={**ok, "bsn": "111222334"}), 422, "Niet alle gegevens"),
+            (dict(json={**ok, "extra": True}), 422, "Niet alle gegevens"),
+            (dict(json={**ok, "pad": "x" * 10_000}), 413, "te groot"),
         ]
         for kwargs, status, words in cases:
             r = await client.post(url, **kwargs)
@@ -53,13 +55,15 @@ async def test_bad_bodies_get_dutch_problems_and_change_nothing(unique):
             problem = await r.json()
             assert words in problem["detail"] and problem["status"] == status
             assert "Traceback" not in await r.text()
-        r = await client.post(url, json={})
+        r = await client.post(url, json={"bsn": "111222333"})
         assert (await r.json())["errors"] == [{"field": "email", "message": "Dit veld is verplicht."}]
+        r = await client.post(url, json={**ok, "bsn": "111222334"})
+        assert (await r.json())["errors"] == [{"field": "bsn", "message": "Dit BSN klopt niet (elfproef)."}]
         r = await client.get(url)
         assert r.status == 405 and r.content_type == "application/problem+json"
         async with app[DB].acquire() as conn:
             assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
-            assert await conn.fetchval("SELECT count(*) FROM email_verifications") == 0
+            assert await conn.fetchval("SELECT count(*) FROM email_tokens") == 0
 
 
 async def test_request_id_is_echoed_and_unsafe_ids_are_replaced(unique):

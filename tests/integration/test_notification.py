@@ -26,7 +26,8 @@ async def _delivery(pool, email):
 
 async def test_event_handled_twice_makes_one_mail_with_dutch_text(unique):
     async with SmtpSink() as sink:
-        app = make_app(settings(NotificationSettings, f"notif_dup_{unique}", smtp_port=sink.port))
+        app = make_app(settings(NotificationSettings, f"notif_dup_{unique}", smtp_port=sink.port,
+                                event_exchange=f"ex.{unique}"))
         async with serve(app):
             consumer = app[CONSUMER]
             env = _envelope(f"dubbel-{unique}@example.nl")
@@ -45,7 +46,8 @@ async def test_event_handled_twice_makes_one_mail_with_dutch_text(unique):
 async def test_smtp_4xx_is_retried_and_5xx_is_recorded_as_failed(unique):
     async with SmtpSink() as sink:
         app = make_app(settings(NotificationSettings, f"notif_fail_{unique}", smtp_port=sink.port,
-                                delivery_max_attempts=3, delivery_poll_seconds=60))
+                                delivery_max_attempts=3, delivery_poll_seconds=60,
+                                event_exchange=f"ex.{unique}"))
         async with serve(app):
             worker = app[WORKER]
             worker.stop()  # drive the worker by hand in this test
@@ -80,7 +82,7 @@ async def test_smtp_4xx_is_retried_and_5xx_is_recorded_as_failed(unique):
 async def test_smtp_server_down_is_a_temporary_failure(unique):
     from tests.support.apps import free_port
     app = make_app(settings(NotificationSettings, f"notif_down_{unique}", smtp_port=free_port(),
-                            delivery_poll_seconds=60))
+                            delivery_poll_seconds=60, event_exchange=f"ex.{unique}"))
     async with serve(app):
         app[WORKER].stop()
         await app[CONSUMER].process(_envelope(f"x-{unique}@example.nl"))

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def settings(cls, db: str, **overrides):
     """Settings for an in-process service: the run's vhost, a database of its own, fast polling."""
-    values = dict(database_url=env.database_url(db), amqp_url=env.AMQP_URL, outbox_poll_seconds=0.2,
+    values = dict(database_url=env.database_url(db), amqp_url=env.AMQP_URL, event_exchange=env.EXCHANGE,
+                  outbox_poll_seconds=0.2,
                   retry_delays_ms=(200, 400), db_pool_min=1, db_pool_max=5)
     values.update(overrides)
     return cls(**values)

@@ -10,8 +10,11 @@ import uuid
 import asyncpg
 
 RUN_ID = os.environ.get("DOORSTROOM_TEST_RUN") or uuid.uuid4().hex[:8]
-VHOST = f"test-{RUN_ID}"
-AMQP_URL = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
+# RabbitMQ 3.10 stalls when many vhosts are added and deleted at once (seen here with several
+# test runs in parallel), so every run shares the default vhost and owns an exchange instead:
+# all queues of a run are named after its exchange and are deleted when the run ends.
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+EXCHANGE = f"doorstroom.test.{RUN_ID}"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_PREFIX = f"dst_{RUN_ID}_"
 
@@ -23,42 +26,41 @@ def database_url(name: str) -> str:
 def service_env(service: str, *, db: str | None = None, **extra: object) -> dict[str, str]:
     """Environment for a service under test (also for subprocesses)."""
     env = {"DATABASE_URL": database_url(db or service), "AMQP_URL": AMQP_URL,
-           "EVENT_EXCHANGE": "doorstroom.events", "OUTBOX_POLL_SECONDS": "0.2",
+           "EVENT_EXCHANGE": EXCHANGE, "OUTBOX_POLL_SECONDS": "0.2",
            "RETRY_DELAYS_MS": "[200,400]", "LOG_LEVEL": "WARNING", "HTTP_HOST": "127.0.0.1"}
     env.update({k.upper(): str(v) for k, v in extra.items()})
     return env
 
 
-def _rabbitmqctl(*args: str, attempts: int = 3) -> None:
-    """rabbitmqctl with a timeout that also ends the Erlang node it starts (a plain kill of the
-    wrapper leaves that node behind, and enough of those make later calls hang)."""
-    for attempt in range(1, attempts + 1):
-        proc = subprocess.Popen(["rabbitmqctl", "-q", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            _, err = proc.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            continue
-        if proc.returncode == 0:
-            return
-        if attempt == attempts:
-            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {err.decode()[-500:]}")
-        time.sleep(1)
-    raise RuntimeError(f"rabbitmqctl {' '.join(args)} did not answer")
-
-
-def create_vhost() -> None:
-    _rabbitmqctl("add_vhost", VHOST)
-    _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
-
-
-def delete_vhost() -> None:
+def _queue_names() -> list[str]:
+    proc = subprocess.Popen(["rabbitmqctl", "-q", "list_queues", "name"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        _rabbitmqctl("delete_vhost", VHOST, attempts=1)
-    except Exception:
-        pass
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return []
+    return [line.strip() for line in out.decode().splitlines()[1:] if line.strip()]
+
+
+async def delete_run_queues() -> int:
+    """Delete the queues this run declared (named after its exchanges). Best effort."""
+    import aio_pika
+
+    prefixes = (EXCHANGE + ".", f"ex.{RUN_ID}")
+    names = [n for n in _queue_names() if n.startswith(prefixes)]
+    if not names:
+        return 0
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        for name in names:
+            try:
+                await channel.queue_delete(name)
+            except Exception:
+                channel = await connection.channel()
+    return len(names)
 
 
 async def drop_databases() -> None:

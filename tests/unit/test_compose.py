@@ -25,6 +25,7 @@ APP_SERVICES = {
     "dossier": (8082, True),
     "notification": (8083, False),
     "document": (8084, True),
+    "portal": (8080, True),
 }
 BACKING_SERVICES = ("postgres", "rabbitmq", "mailpit")
 
@@ -228,3 +229,22 @@ def test_docker_compose_config_is_valid() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_portal_reaches_the_other_services_by_their_compose_names(services: dict) -> None:
+    env = _environment(services["portal"])
+    assert urlsplit(env["IDENTITY_URL"]).hostname == "identity"
+    assert urlsplit(env["DOSSIER_URL"]).hostname == "dossier"
+    assert urlsplit(env["DOCUMENT_URL"]).hostname == "document"
+    assert _interpolate(env.get("PUBLIC_BASE_URL", "")) == "http://localhost:8080"
+    assert (services["portal"]["depends_on"].get("identity") or {}).get("condition") == "service_healthy"
+
+
+def test_demo_data_is_loaded_once_after_identity_is_up(services: dict) -> None:
+    demo = services["demo-data"]
+    assert _command(demo).split() == ["python", "-m", "services.identity.demo"]
+    assert str(demo.get("restart", "no")) == "no", "a one-shot step must not be restarted"
+    assert (demo["depends_on"].get("identity") or {}).get("condition") == "service_healthy"
+    assert urlsplit(_interpolate(_environment(demo)["DATABASE_URL"])).path == "/doorstroom_identity"
+    assert not demo.get("ports")
+    assert (ROOT / "services" / "identity" / "demo.py").is_file()

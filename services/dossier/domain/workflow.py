@@ -15,6 +15,13 @@ Rules beyond the manual, chosen here:
 * Parent reactions are recorded only under the school settings consent or inspection, only for
   a student under 18. Under consent an objection blocks completion; under inspection it is kept
   as the parents' view (OSO `akkoord`/`redennietakkoord`) and does not block.
+* Under `inspection` a minor's parents must have been informed (a link to read the dossier was
+  sent to them) before the student completes; their reaction does not block.
+* The student asks for the parents' reaction (`request_parent_review`) only where the school
+  setting and the student's age give the parents a say.
+* A reminder to fill in the agreement (`send_reminder`) is for staff, in the agreement step.
+* MBO staff mark a completed dossier handled (`mark_handled`) once; archiving on the VO side
+  does not hide it from the MBO, so this is allowed on an archived completed dossier too.
 * Relations (is this the student's own dossier, is this mentor linked to the class) are the
   caller's to check; this module checks roles.
 """
@@ -64,6 +71,7 @@ class Role(StrEnum):
     PARENT = "parent"
     MENTOR = "mentor"
     COUNSELLOR = "counsellor"
+    MBO_STAFF = "mbo_staff"
 
 
 ROLE_NAMES: dict[Role, str] = {
@@ -71,6 +79,7 @@ ROLE_NAMES: dict[Role, str] = {
     Role.PARENT: "een ouder of verzorger",
     Role.MENTOR: "een mentor",
     Role.COUNSELLOR: "een decaan",
+    Role.MBO_STAFF: "een MBO-medewerker",
 }
 
 
@@ -90,6 +99,9 @@ class Action(StrEnum):
     RECORD_PARENT_OBJECTION = "record_parent_objection"
     ARCHIVE = "archive"
     REACTIVATE = "reactivate"
+    REQUEST_PARENT_REVIEW = "request_parent_review"
+    SEND_REMINDER = "send_reminder"
+    MARK_HANDLED = "mark_handled"
 
 
 _STAFF = frozenset({Role.MENTOR, Role.COUNSELLOR})
@@ -111,6 +123,9 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.RECORD_PARENT_OBJECTION: frozenset({Role.PARENT}),
     Action.ARCHIVE: _STAFF,
     Action.REACTIVATE: _STAFF | _STUDENT,
+    Action.REQUEST_PARENT_REVIEW: _STUDENT,
+    Action.SEND_REMINDER: _STAFF,
+    Action.MARK_HANDLED: frozenset({Role.MBO_STAFF}),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -129,6 +144,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.RECORD_PARENT_OBJECTION: "bezwaar maken",
     Action.ARCHIVE: "het dossier archiveren",
     Action.REACTIVATE: "het dossier opnieuw activeren",
+    Action.REQUEST_PARENT_REVIEW: "een ouder of verzorger om een reactie vragen",
+    Action.SEND_REMINDER: "een herinnering sturen",
+    Action.MARK_HANDLED: "het dossier als afgehandeld markeren",
 }
 
 
@@ -162,6 +180,7 @@ class DossierStatus:
     part_b_approved: bool = False
     parent_decision: ParentDecision | None = None
     mentor_id: str | None = None
+    handled: bool = False
 
     @property
     def label(self) -> str:
@@ -196,6 +215,12 @@ _IN_AGREEMENT = "Dit kan alleen als het dossier in de stap 'Akkoordverklaring in
 
 def _check_state(action: Action, status: DossierStatus) -> None:
     """The guards that depend on the dossier only; the inputs are checked per action."""
+    if action == Action.MARK_HANDLED:
+        if status.state != State.COMPLETED:
+            raise _wrong_state("Alleen een afgerond dossier kan als afgehandeld worden gemarkeerd.")
+        if status.handled:
+            raise TransitionError("Dit dossier is al als afgehandeld gemarkeerd.", "already_handled")
+        return
     if status.state == State.COMPLETED and action not in (Action.ARCHIVE, Action.REACTIVATE):
         raise TransitionError("Dit dossier is afgerond en kan niet meer worden gewijzigd.", "dossier_completed")
     if action == Action.ARCHIVE:
@@ -223,6 +248,10 @@ def _check_state(action: Action, status: DossierStatus) -> None:
             raise _wrong_state(_IN_AGREEMENT)
         case Action.RECORD_PARENT_CONSENT | Action.RECORD_PARENT_OBJECTION if status.state != State.AGREEMENT:
             raise _wrong_state("Ouders of verzorgers kunnen pas reageren als het dossier klaar is voor de akkoordverklaring.")
+        case Action.REQUEST_PARENT_REVIEW if status.state != State.AGREEMENT:
+            raise _wrong_state(_IN_AGREEMENT)
+        case Action.SEND_REMINDER if status.state != State.AGREEMENT:
+            raise _wrong_state("Een herinnering kan alleen als de leerling de akkoordverklaring nog moet invullen.")
 
 
 def _check_reset(status: DossierStatus) -> None:
@@ -353,10 +382,24 @@ def parent_consent_needed(parent_rule: ParentRule, date_of_birth: date, day: dat
     return parent_rule == ParentRule.CONSENT and age_on(date_of_birth, day) < ADULT_AGE
 
 
+def parents_have_a_say(parent_rule: ParentRule, date_of_birth: date, day: date) -> bool:
+    """Whether the parents of this student are asked to read the dossier (and may react)."""
+    return parent_rule != ParentRule.NONE and age_on(date_of_birth, day) < ADULT_AGE
+
+
 def complete(
-    status: DossierStatus, role: Role, *, parent_rule: ParentRule, date_of_birth: date, today: date
+    status: DossierStatus, role: Role, *, parent_rule: ParentRule, date_of_birth: date, today: date,
+    parent_informed: bool = True,
 ) -> DossierStatus:
+    """`parent_informed`: a link to read the dossier was sent to a parent in this round."""
     _guard(Action.COMPLETE, status, role)
+    if (parent_rule == ParentRule.INSPECTION and age_on(date_of_birth, today) < ADULT_AGE
+            and not parent_informed and status.parent_decision is None):
+        raise TransitionError(
+            "Omdat je jonger bent dan 18 jaar, mag je ouder of verzorger het dossier eerst inzien. "
+            "Vul hun e-mailadres in en stuur de link.",
+            "parent_not_informed",
+        )
     if parent_consent_needed(parent_rule, date_of_birth, today):
         if status.parent_decision == ParentDecision.OBJECTION:
             raise TransitionError(
@@ -371,18 +414,42 @@ def complete(
     return replace(status, state=State.COMPLETED)
 
 
-def _record_parent(
-    action: Action, decision: ParentDecision, status: DossierStatus, role: Role,
-    parent_rule: ParentRule, date_of_birth: date, today: date,
-) -> DossierStatus:
-    _guard(action, status, role)
+def _check_parents_have_a_say(parent_rule: ParentRule, date_of_birth: date, today: date) -> None:
     if parent_rule == ParentRule.NONE:
         raise TransitionError("Op deze school is geen reactie van ouders of verzorgers nodig.", "parent_rule_none")
     if age_on(date_of_birth, today) >= ADULT_AGE:
         raise TransitionError(
             "De leerling is 18 jaar of ouder; een reactie van ouders of verzorgers is niet nodig.", "student_adult"
         )
+
+
+def _record_parent(
+    action: Action, decision: ParentDecision, status: DossierStatus, role: Role,
+    parent_rule: ParentRule, date_of_birth: date, today: date,
+) -> DossierStatus:
+    _guard(action, status, role)
+    _check_parents_have_a_say(parent_rule, date_of_birth, today)
     return replace(status, parent_decision=decision)
+
+
+def request_parent_review(
+    status: DossierStatus, role: Role, *, parent_rule: ParentRule, date_of_birth: date, today: date
+) -> DossierStatus:
+    """The student sends a parent a link to read the dossier (and consent or object). A new
+    request replaces the earlier one; a decision already given stays until the round ends."""
+    _guard(Action.REQUEST_PARENT_REVIEW, status, role)
+    _check_parents_have_a_say(parent_rule, date_of_birth, today)
+    return status
+
+
+def send_reminder(status: DossierStatus, role: Role) -> DossierStatus:
+    _guard(Action.SEND_REMINDER, status, role)
+    return status
+
+
+def mark_handled(status: DossierStatus, role: Role) -> DossierStatus:
+    _guard(Action.MARK_HANDLED, status, role)
+    return replace(status, handled=True)
 
 
 def record_parent_consent(

@@ -52,11 +52,17 @@ CALLS = {
     ),
     Action.ARCHIVE: lambda s, r: wf.archive(s, r),
     Action.REACTIVATE: lambda s, r: wf.reactivate(s, r),
+    Action.REQUEST_PARENT_REVIEW: lambda s, r: wf.request_parent_review(
+        s, r, parent_rule=ParentRule.CONSENT, date_of_birth=MINOR, today=TODAY
+    ),
+    Action.SEND_REMINDER: lambda s, r: wf.send_reminder(s, r),
+    Action.MARK_HANDLED: lambda s, r: wf.mark_handled(s, r),
 }
 
-S, P, M, C = Role.STUDENT, Role.PARENT, Role.MENTOR, Role.COUNSELLOR
+S, P, M, C, MBO = Role.STUDENT, Role.PARENT, Role.MENTOR, Role.COUNSELLOR, Role.MBO_STAFF
 
-# action: (roles allowed, statuses it may start from, resulting state (None: unchanged), archived after)
+# action: (roles allowed, statuses it may start from, resulting state (None: unchanged),
+#          archived after (None: unchanged))
 TABLE = {
     Action.SAVE_PART_A: ({S}, {"part_a"}, None, False),
     Action.SUBMIT_PART_A: ({S}, {"part_a"}, State.PART_B, False),
@@ -71,6 +77,9 @@ TABLE = {
     Action.RECORD_PARENT_OBJECTION: ({P}, {"agreement"}, None, False),
     Action.ARCHIVE: ({M, C}, ACTIVE, None, True),
     Action.REACTIVATE: ({S, M, C}, ARCHIVED, None, False),
+    Action.REQUEST_PARENT_REVIEW: ({S}, {"agreement"}, None, False),
+    Action.SEND_REMINDER: ({M, C}, {"agreement"}, None, False),
+    Action.MARK_HANDLED: ({MBO}, {"completed", "completed+archived"}, None, None),
 }
 
 
@@ -101,7 +110,7 @@ def test_every_action_by_role_and_state(action, role, key, outcome):
     else:
         new = CALLS[action](status, role)
         assert new.state == (next_state or status.state)
-        assert new.archived is archived_after
+        assert new.archived is (status.archived if archived_after is None else archived_after)
 
 
 def test_table_covers_every_dossier_action():
@@ -266,7 +275,12 @@ def test_state_labels(state, label):
         ("part_b", M, {Action.START_PART_B, Action.SAVE_PART_B_DOSSIER, Action.RESET_TO_PART_A,
                        Action.SEND_PART_B, Action.ARCHIVE}),
         ("part_b_started", S, set()),
-        ("agreement", S, {Action.SAVE_AGREEMENT, Action.BACK_TO_PART_A, Action.COMPLETE}),
+        ("agreement", S, {Action.SAVE_AGREEMENT, Action.BACK_TO_PART_A, Action.COMPLETE,
+                          Action.REQUEST_PARENT_REVIEW}),
+        ("agreement", M, {Action.SEND_REMINDER, Action.ARCHIVE}),
+        ("agreement", MBO, set()),
+        ("completed", MBO, {Action.MARK_HANDLED}),
+        ("completed+archived", MBO, {Action.MARK_HANDLED}),
         ("agreement", P, {Action.RECORD_PARENT_CONSENT, Action.RECORD_PARENT_OBJECTION}),
         ("completed", S, set()),
         ("completed", C, {Action.ARCHIVE}),
@@ -375,3 +389,52 @@ def test_consent_then_completion_end_to_end():
     with pytest.raises(TransitionError) as err:
         wf.back_to_part_a(status, Role.STUDENT)
     assert err.value.code == "dossier_completed"
+
+
+# --------------------------------------------------------------------------- additions
+
+
+@pytest.mark.parametrize(
+    "rule, born, informed, decision, code",
+    [
+        (ParentRule.INSPECTION, MINOR, False, None, "parent_not_informed"),
+        (ParentRule.INSPECTION, MINOR, True, None, None),
+        (ParentRule.INSPECTION, MINOR, False, OBJECTION, None),  # they reacted, so they were informed
+        (ParentRule.INSPECTION, ADULT, False, None, None),
+        (ParentRule.NONE, MINOR, False, None, None),
+        (ParentRule.CONSENT, MINOR, False, None, "parent_consent_required"),
+    ],
+)
+def test_inspection_needs_the_parents_informed(rule, born, informed, decision, code):
+    status = replace(STATUSES["agreement"], parent_decision=decision)
+    call = lambda: wf.complete(status, Role.STUDENT, parent_rule=rule, date_of_birth=born, today=TODAY,  # noqa: E731
+                               parent_informed=informed)
+    if code is None:
+        assert call().state == State.COMPLETED
+    else:
+        with pytest.raises(TransitionError) as err:
+            call()
+        assert err.value.code == code
+
+
+@pytest.mark.parametrize(
+    "rule, born, code",
+    [(ParentRule.NONE, MINOR, "parent_rule_none"), (ParentRule.CONSENT, ADULT, "student_adult"),
+     (ParentRule.INSPECTION, EIGHTEEN_TODAY, "student_adult")],
+)
+def test_parent_review_only_where_parents_have_a_say(rule, born, code):
+    with pytest.raises(TransitionError) as err:
+        wf.request_parent_review(STATUSES["agreement"], Role.STUDENT, parent_rule=rule, date_of_birth=born, today=TODAY)
+    assert err.value.code == code
+    assert wf.parents_have_a_say(rule, born, TODAY) is False
+    assert wf.parents_have_a_say(ParentRule.INSPECTION, MINOR, TODAY) is True
+
+
+def test_mark_handled_once_and_only_when_completed():
+    done = wf.mark_handled(STATUSES["completed"], Role.MBO_STAFF)
+    assert done.handled and done.state == State.COMPLETED
+    with pytest.raises(TransitionError) as err:
+        wf.mark_handled(done, Role.MBO_STAFF)
+    assert err.value.code == "already_handled"
+    with pytest.raises(ForbiddenAction, match=r"^Alleen een MBO-medewerker mag"):
+        wf.mark_handled(STATUSES["completed"], Role.COUNSELLOR)

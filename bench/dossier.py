@@ -1,0 +1,560 @@
+"""Dossier benchmark: "mijn leerlingen" searches, part A saves and whole journeys over HTTP, each next
+to a raw asyncpg baseline doing the same database work in the same run, with the ratio.
+
+    .venv/bin/python -m bench.dossier [--students 100000] [--dossiers 200000] [--users 50]
+                                      [--requests 40] [--journeys 1000] [--workers 2] [--db-pool 10]
+
+What it does:
+
+1. starts ``python -m services.dossier`` as a real process (WORKERS processes, DB_POOL_MAX each) with a
+   database and a RabbitMQ vhost of its own (removed afterwards), and a JWKS of its own for tokens;
+2. loads the read model (schools, MBO catalogue, classes, mentors, students) and the dossiers straight
+   into the dossier database with INSERT ... SELECT FROM generate_series (no HTTP), then ANALYZE;
+3. "mijn leerlingen": ``--users`` concurrent mentors and counsellors, ``--requests`` searches each (name
+   fragments, class and leerjaar filters, page 1 of 25) over HTTP; baseline: the same two statements
+   (``services.dossier.queries.student_search_sql``) straight on asyncpg with as many connections;
+4. saving a part A section: ``--users`` concurrent students each saving their own dossier's section
+   with If-Match, ``--requests`` times; baseline: the same rows written by an asyncpg loop (lock the
+   dossier, upsert the section, read the answers, bump the dossier, history and audit rows);
+5. ``--journeys`` students at once through the whole journey (new dossier, nine sections, submit,
+   part B by the mentor, send, agreement, complete: 16 requests each); baseline: the same inserts and
+   updates per student on asyncpg, as many at once.
+
+Everything shares the machine's cores (the service, PostgreSQL, RabbitMQ and this load generator), so
+the figures are relative: read the ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import hashlib
+import random
+import time
+import uuid
+from dataclasses import dataclass
+
+import aio_pika
+import aiohttp
+import asyncpg
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from services.dossier.queries import StudentSearch, student_search_sql
+from shared.auth import Principal, TokenSigner, jwks, new_private_key_pem
+from tests.support import env
+from tests.support.apps import ServiceProcess
+
+FIRST = ["Roos", "Jaap", "Mirjam", "Daan", "Sanne", "Noah", "Emma", "Liam", "Julia", "Sem", "Tess", "Lucas",
+         "Fleur", "Finn", "Sara", "Milan", "Lotte", "Levi", "Eva", "Bram", "Anna", "Thijs", "Lisa", "Jesse",
+         "Femke", "Ruben", "Iris", "Luuk", "Noor", "Jens", "Mila", "Stijn", "Nina", "Thomas", "Yara", "Sven",
+         "Fenna", "Mohamed", "Aya", "Youssef"]
+LAST = ["Winter", "Rierink", "Hoenderloo", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "Bos",
+        "Vos", "Peters", "Hendriks", "Dekker", "Brouwer", "Dijkstra", "Kok", "Jacobs", "Vermeulen", "Willems",
+        "Schouten", "Hoekstra", "Koster", "Prins", "Huisman", "Kuipers", "Postma", "Veenstra", "Kramer", "Schipper",
+        "Molenaar", "Timmermans", "Wouters", "Maas", "Verhoeven", "Claes", "Yilmaz", "El Amrani", "Nguyen",
+        "Kaya", "Bosman", "Lammers", "Haan", "Groot", "Sluis", "Boer", "Berg", "Dam", "Ven", "Heuvel", "Linden",
+        "Wal", "Broek", "Veen", "Meer", "Leeuwen", "Vliet", "Beek", "Laan", "Graaf"]
+TUSSEN = ["", "", "", "", "de", "van", "van der", "van den"]
+CLASSES_PER_SCHOOL = 25
+N_MBO, N_PROGRAMMES = 20, 1000
+
+PART_A = {
+    "personal_details": {"roepnaam": "Roos", "voornaam": "Rosalie Anna", "initials": "R.A.", "tussenvoegsel": "de",
+                         "achternaam": "Winter", "geslacht": "vrouw", "phone": "030-1234567", "phone_secret": "nee"},
+    "family_living_leisure": {"living_situation": "parents", "leisure": "Hockey", "side_job": False},
+    "competences": {"strengths": "Plannen", "areas_to_improve": "Presenteren"},
+    "internships_work_training": {},
+    "support": {"support_received": False, "support_needed": False},
+    "previous_school": {"learning_track": "kb", "profile": "Economie en ondernemen", "diploma_expected": True},
+    "choice_preparation": {"beroepskeuzetest": True, "lobdossier": True, "portfolio": False, "pop": False,
+                           "motivatiebrief": True, "open_day": False},
+    "motivation": {"motivation": "Ik wil juridisch werken.", "expectations": "Veel leren."},
+}
+GUIDANCE = {k: False for k in ("support_received_dutch", "support_received_maths", "support_expected_dutch",
+                               "support_expected_maths", "support_other", "frequent_absence", "lwoo",
+                               "extra_guidance", "contactleerplicht")}
+ASSESSMENT = {"argumentatie": "Past goed bij de leerling.", "advies": "positive", "opp": False, "contactnodig": False}
+
+
+def uid(kind: str, n: int | str) -> uuid.UUID:
+    """The ids the SQL below makes: md5(kind || n)::uuid."""
+    return uuid.UUID(hashlib.md5(f"{kind}{n}".encode()).hexdigest())
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _array(values: list[str]) -> str:
+    return "(ARRAY[" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + "])"
+
+
+async def load(dsn: str, students: int, dossiers: int, journeys: int) -> dict:
+    schools = max(1, students // 1000)
+    classes = schools * CLASSES_PER_SCHOOL
+    first, last, tussen = _array(FIRST), _array(LAST), _array(TUSSEN)
+    name = f"""(SELECT {first}[1 + abs(hashtext('f' || i)) % {len(FIRST)}] AS roepnaam,
+                       {tussen}[1 + abs(hashtext('t' || i)) % {len(TUSSEN)}] AS tussenvoegsel,
+                       {last}[1 + abs(hashtext('l' || i)) % {len(LAST)}] AS achternaam)"""
+    conn = await asyncpg.connect(dsn)
+    started = time.perf_counter()
+    try:
+        await conn.execute("SET synchronous_commit = off")
+        await conn.execute(f"""
+            INSERT INTO schools (school_id, kind, name, brin, city, parent_rule, source_time)
+            SELECT md5('vo' || i)::uuid, 'vo', 'Vmbo ' || i, lpad(i::text, 4, '0'), 'Utrecht', 'none', now()
+            FROM generate_series(1, {schools + 2}) i;
+            INSERT INTO schools (school_id, kind, name, city, source_time)
+            SELECT md5('mbo' || i)::uuid, 'mbo', 'MBO ' || i, 'Utrecht', now() FROM generate_series(1, {N_MBO}) i;
+            INSERT INTO programmes (programme_id, institution_id, name, crebo, level, pathway)
+            SELECT md5('prog' || p)::uuid, md5('mbo' || (p % {N_MBO} + 1))::uuid, 'Opleiding ' || p,
+                   lpad((10000 + p)::text, 5, '0'), 1 + p % 4, CASE WHEN p % 3 = 0 THEN 'BBL' ELSE 'BOL' END
+            FROM generate_series(1, {N_PROGRAMMES}) p;
+            INSERT INTO classes (class_id, school_id, name, leerjaar, source_time)
+            SELECT md5('class' || k)::uuid, md5('vo' || ((k - 1) / {CLASSES_PER_SCHOOL} + 1))::uuid,
+                   (3 + k % 2) || chr(97 + (k - 1) % {CLASSES_PER_SCHOOL}), 3 + k % 2, now()
+            FROM generate_series(1, {classes + 40}) k;
+            INSERT INTO class_mentors (class_id, staff_id, name, email)
+            SELECT md5('class' || k)::uuid, md5('mentor' || k || '-' || m)::uuid, 'Mentor ' || k || '-' || m,
+                   'mentor' || k || '-' || m || '@vo.example.nl'
+            FROM generate_series(1, {classes + 40}) k, generate_series(0, 1) m;
+            INSERT INTO staff (staff_id, school_id, role, name, email, source_time)
+            SELECT staff_id, c.school_id, 'mentor', cm.name, cm.email, now()
+            FROM class_mentors cm JOIN classes c USING (class_id);
+        """)
+        # the roster: students i = 1..N in class (i - 1) % classes + 1; then the journey students
+        await conn.execute(f"""
+            INSERT INTO students (student_id, school_id, student_number, roepnaam, voornamen, tussenvoegsel,
+                                  achternaam, date_of_birth, class_id, class_name, leerjaar, email, account_id,
+                                  sort_name, search_name, source_time)
+            SELECT md5('student' || i)::uuid, c.school_id, i::text, n.roepnaam, n.roepnaam, n.tussenvoegsel,
+                   n.achternaam, date '2008-01-01' + (i % 700), c.class_id, c.name, c.leerjaar,
+                   'leerling' || i || '@example.nl', md5('account' || i)::uuid,
+                   lower(concat_ws(' ', n.achternaam, n.roepnaam, nullif(n.tussenvoegsel, ''))),
+                   lower(concat_ws(' ', n.roepnaam, n.roepnaam, nullif(n.tussenvoegsel, ''), n.achternaam)), now()
+            FROM generate_series(1, {students + journeys}) i
+            CROSS JOIN LATERAL {name} n
+            JOIN classes c ON c.class_id = md5('class' || CASE WHEN i <= {students}
+                THEN (i - 1) % {classes} + 1 ELSE {classes} + 1 + (i - {students} - 1) % 40 END)::uuid;
+        """)
+        # two dossiers per student on average, spread over the states
+        await conn.execute(f"""
+            INSERT INTO dossiers (id, student_id, school_id, school_year, form_version, part_b_form_version, state,
+                                  part_b_started, part_b_approved, mentor_id, mentor_name, choice_kind,
+                                  institution_id, programme_id, first_choice, progress, warm_handover,
+                                  contact_wanted, created_at, updated_at, state_changed_at, submitted_at,
+                                  completed_at, final)
+            SELECT md5('dossier' || j)::uuid, md5('student' || s)::uuid,
+                   md5('vo' || (((s - 1) % {classes}) / {CLASSES_PER_SCHOOL} + 1))::uuid,
+                   '2026-2027', '2026-2027', '2026-2027', st.state, st.state <> 'part_a' AND j % 3 = 0,
+                   st.state IN ('agreement', 'completed'),
+                   CASE WHEN st.state <> 'part_a' THEN md5('mentor' || ((s - 1) % {classes} + 1) || '-0')::uuid END,
+                   CASE WHEN st.state <> 'part_a' THEN 'Mentor' END, 'mbo',
+                   md5('mbo' || (p % {N_MBO} + 1))::uuid, md5('prog' || p)::uuid, j % 2 = 1,
+                   CASE st.state WHEN 'completed' THEN 100 WHEN 'agreement' THEN 0 ELSE j % 101 END,
+                   j % 17 = 0, j % 13 = 0, now() - interval '60 days', now() - (j % 50) * interval '1 hour',
+                   now() - (j % 30) * interval '1 day',
+                   CASE WHEN st.state <> 'part_a' THEN now() - interval '40 days' END,
+                   CASE WHEN st.state = 'completed' THEN now() - (j % 20) * interval '1 day' END,
+                   CASE WHEN st.state = 'completed' THEN '{{"student": {{}}, "choice": {{}}}}'::jsonb END
+            FROM generate_series(1, {dossiers}) j
+            CROSS JOIN LATERAL (SELECT (j - 1) % {students} + 1 AS s, j % {N_PROGRAMMES} + 1 AS p) x
+            CROSS JOIN LATERAL (SELECT CASE WHEN j % 10 < 4 THEN 'part_a' WHEN j % 10 < 6 THEN 'part_b'
+                                            WHEN j % 10 < 7 THEN 'agreement' ELSE 'completed' END AS state) st;
+        """)
+        loaded = time.perf_counter() - started
+        await conn.execute("ANALYZE")
+        schools_n = await conn.fetchval("SELECT count(*) FROM schools")
+        return {"schools": schools, "classes": classes, "seconds": loaded, "schools_rows": schools_n}
+    finally:
+        await conn.close()
+
+
+# --------------------------------------------------------------------------- callers
+
+
+class Tokens:
+    def __init__(self) -> None:
+        self.signer = TokenSigner(new_private_key_pem(), kid=f"bench-{uuid.uuid4().hex[:6]}")
+        self._cache: dict[tuple, dict] = {}
+
+    def headers(self, role: str, **claims) -> dict:
+        key = (role, *sorted((k, str(v)) for k, v in claims.items()))
+        if key not in self._cache:
+            claims.setdefault("account_id", uuid.uuid4())
+            token = self.signer.sign(Principal(role=role, session_id="bench", **claims), ttl_seconds=3600)
+            self._cache[key] = {"Authorization": f"Bearer {token}"}
+        return self._cache[key]
+
+    async def serve(self) -> TestServer:
+        app = web.Application()
+
+        async def keys(_: web.Request) -> web.Response:
+            return web.json_response(jwks(self.signer))
+        app.router.add_get("/.well-known/jwks.json", keys)
+        server = TestServer(app)
+        await server.start_server()
+        return server
+
+
+@dataclass
+class Search:
+    search: StudentSearch
+    body: dict  # POST .../search with a name, GET with only a filter
+
+
+def random_search(rng: random.Random, shape: dict) -> Search:
+    """A counsellor (whole school) or a mentor (their classes), with a name fragment or a filter."""
+    if rng.random() < 0.5:
+        school = rng.randint(1, shape["schools"])
+        base = dict(role="counsellor", staff_id=None, school_id=uid("vo", school))
+    else:
+        k = rng.randint(1, shape["classes"])
+        base = dict(role="mentor", staff_id=uid("mentor", f"{k}-0"), school_id=None)
+    kind = rng.random()
+    params: dict = {}
+    if kind < 0.6:
+        word = rng.choice(FIRST + LAST).lower()
+        start = rng.randint(0, max(0, len(word) - 3))
+        params["q"] = word[start:start + rng.randint(3, 5)]
+    elif kind < 0.8:
+        params["q"] = f"{rng.choice(FIRST)} {rng.choice(LAST)}".lower()
+    else:
+        params["leerjaar"] = rng.choice([3, 4])
+    return Search(StudentSearch(**base, **params), params)
+
+
+# --------------------------------------------------------------------------- 1. searches
+
+
+async def bench_search_http(url: str, tokens: Tokens, shape: dict, users: int, per_user: int) -> list[float]:
+    rng = random.Random(1)
+    plans = [[random_search(rng, shape) for _ in range(per_user)] for _ in range(users)]
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=users)) as http:
+        async def user(plan: list[Search]) -> None:
+            for s in plan:
+                claims = {"school_id": s.search.school_id} if s.search.role == "counsellor" else {
+                    "staff_id": s.search.staff_id}
+                headers = tokens.headers(s.search.role, **claims)
+                t = time.perf_counter()
+                if "q" in s.body:
+                    request = http.post(f"{url}/v1/overviews/students/search", json=s.body, headers=headers)
+                else:
+                    request = http.get(f"{url}/v1/overviews/students",
+                                       params={k: str(v) for k, v in s.body.items()}, headers=headers)
+                async with request as r:
+                    await r.read()
+                    assert r.status == 200, await r.text()
+                latencies.append(time.perf_counter() - t)
+        await asyncio.gather(*(user(p) for p in plans))
+    return latencies
+
+
+async def bench_search_raw(dsn: str, shape: dict, users: int, per_user: int, pool_size: int) -> list[float]:
+    rng = random.Random(1)
+    plans = [[random_search(rng, shape) for _ in range(per_user)] for _ in range(users)]
+    latencies: list[float] = []
+    pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
+    try:
+        async def user(plan: list[Search]) -> None:
+            for s in plan:
+                count_sql, count_args, page_sql, page_args = student_search_sql(s.search)
+                t = time.perf_counter()
+                async with pool.acquire() as conn:
+                    await conn.fetchval(count_sql, *count_args)
+                    await conn.fetch(page_sql, *page_args)
+                latencies.append(time.perf_counter() - t)
+        await asyncio.gather(*(user(p) for p in plans))
+    finally:
+        await pool.close()
+    return latencies
+
+
+# --------------------------------------------------------------------------- 2. part A saves
+
+
+async def saving_students(dsn: str, users: int, shape: dict, offset: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(student_id, dossier_id) of dossiers in part A, one per user, with their part A sections."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            """SELECT id, student_id FROM dossiers WHERE state = 'part_a' ORDER BY id OFFSET $1 LIMIT $2""",
+            offset, users)
+        for r in rows:
+            for section_id, answers in PART_A.items():
+                await conn.execute(
+                    """INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version)
+                       VALUES ($1, $2, 'part_a', $3::jsonb, 100, 1) ON CONFLICT DO NOTHING""",
+                    r["id"], section_id, json.dumps(answers))
+        return [(r["student_id"], r["id"]) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def bench_save_http(url: str, tokens: Tokens, pairs, per_user: int) -> list[float]:
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=len(pairs))) as http:
+        async def user(student_id, dossier_id) -> None:
+            version = 1
+            headers = tokens.headers("student", student_id=student_id)
+            for n in range(per_user):
+                body = {"answers": {"motivation": f"Ik wil juridisch werken ({n}).", "expectations": "Veel leren."}}
+                t = time.perf_counter()
+                async with http.put(f"{url}/v1/dossiers/{dossier_id}/part-a/motivation", json=body,
+                                    headers={**headers, "If-Match": f'"{version}"'}) as r:
+                    await r.read()
+                    assert r.status == 200, await r.text()
+                    version = int(r.headers["ETag"].strip('"'))
+                latencies.append(time.perf_counter() - t)
+        await asyncio.gather(*(user(s, d) for s, d in pairs))
+    return latencies
+
+
+async def raw_save(conn: asyncpg.Connection, dossier_id, student_id, section: str, answers: dict) -> None:
+    """The rows the service writes for one section save, without HTTP, auth or validation."""
+    async with conn.transaction():
+        await conn.fetchrow("SELECT * FROM dossiers WHERE id = $1 FOR UPDATE", dossier_id)
+        current = await conn.fetchval(
+            "SELECT version FROM dossier_sections WHERE dossier_id = $1 AND section_id = $2", dossier_id, section) or 0
+        await conn.execute(
+            """INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version)
+               VALUES ($1, $2, 'part_a', $3::jsonb, 100, $4 + 1)
+               ON CONFLICT (dossier_id, section_id) DO UPDATE SET answers = EXCLUDED.answers,
+                   version = EXCLUDED.version, updated_at = now()""", dossier_id, section, json.dumps(answers), current)
+        await conn.fetch("SELECT section_id, answers FROM dossier_sections WHERE dossier_id = $1", dossier_id)
+        await conn.execute("UPDATE dossiers SET version = version + 1, updated_at = now(), progress = 100 WHERE id = $1",
+                           dossier_id)
+        await conn.execute("INSERT INTO history (dossier_id, action, actor_role) VALUES ($1, 'part_a_saved', 'student')",
+                           dossier_id)
+        await conn.execute("""INSERT INTO audit_log (kind, actor_role, dossier_id, student_id, what)
+                              VALUES ('change', 'student', $1, $2, 'part_a_saved')""", dossier_id, student_id)
+
+
+async def bench_save_raw(dsn: str, pairs, per_user: int, pool_size: int) -> list[float]:
+    latencies: list[float] = []
+    pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
+    try:
+        async def user(student_id, dossier_id) -> None:
+            for n in range(per_user):
+                t = time.perf_counter()
+                async with pool.acquire() as conn:
+                    await raw_save(conn, dossier_id, student_id, "motivation",
+                                   {"motivation": f"Ik wil juridisch werken ({n}).", "expectations": "Veel leren."})
+                latencies.append(time.perf_counter() - t)
+        await asyncio.gather(*(user(s, d) for s, d in pairs))
+    finally:
+        await pool.close()
+    return latencies
+
+
+# --------------------------------------------------------------------------- 3. journeys
+
+
+def journey_student(shape: dict, n: int) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """(student_id, class mentor staff id, MBO programme) of journey student n (0-based)."""
+    i = shape["students"] + 1 + n
+    k = shape["classes"] + 1 + n % 40
+    return uid("student", i), uid("mentor", f"{k}-0"), k
+
+
+async def bench_journeys_http(url: str, tokens: Tokens, shape: dict, count: int, connections: int) -> float:
+    choice = {"institution_id": str(uid("mbo", 2)), "programme_id": str(uid("prog", 1)), "crebo": "10001"}
+
+    async def journey(http: aiohttp.ClientSession, n: int) -> None:
+        student_id, mentor_id, _ = journey_student(shape, n)
+        student = tokens.headers("student", student_id=student_id)
+        mentor = tokens.headers("mentor", staff_id=mentor_id)
+
+        async def call(method, path, headers, version=None, body=None):
+            h = {**headers, "If-Match": f'"{version}"'} if version is not None else headers
+            async with http.request(method, url + path, headers=h, json=body) as r:
+                data = await r.json()
+                assert r.status in (200, 201), (path, r.status, data)
+                return data
+
+        d = await call("POST", "/v1/dossiers", student, body={"choice": choice})
+        dossier, versions = d["id"], d["versions"]
+        for section_id, answers in {**PART_A, "follow_up_programme": {
+                "keuzevervolgopleiding": choice, "first_choice": True}}.items():
+            saved = await call("PUT", f"/v1/dossiers/{dossier}/part-a/{section_id}", student,
+                               versions.get(section_id, 0), {"answers": answers})
+        d = await call("POST", f"/v1/dossiers/{dossier}/submit", student, saved["dossier_version"],
+                       {"mentor_id": str(mentor_id)})
+        await call("PUT", f"/v1/dossiers/{dossier}/part-b/guidance", mentor, 0, {"answers": GUIDANCE})
+        saved = await call("PUT", f"/v1/dossiers/{dossier}/part-b/assessment_advice", mentor, 0,
+                           {"answers": ASSESSMENT})
+        d = await call("POST", f"/v1/dossiers/{dossier}/send-part-b", mentor, saved["dossier_version"])
+        d = await call("PUT", f"/v1/dossiers/{dossier}/agreement", student, d["version"], {"remark": "Eens."})
+        d = await call("POST", f"/v1/dossiers/{dossier}/complete", student, d["version"])
+        assert d["state"] == "completed"
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(journey(http, n) for n in range(count)))
+        return time.perf_counter() - started
+
+
+async def raw_journey(pool: asyncpg.Pool, shape: dict, n: int) -> None:
+    """The same rows as one journey through the service, written straight on asyncpg."""
+    student_id, mentor_id, _ = journey_student(shape, n)
+    dossier_id = uuid.uuid4()
+    outbox = "INSERT INTO outbox (event_id, event_type, envelope) VALUES ($1, $2, $3::jsonb)"
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute(
+                """INSERT INTO dossiers (id, student_id, school_id, school_year, form_version, part_b_form_version)
+                   SELECT $1, student_id, school_id, '2026-2027', '2026-2027', '2026-2027' FROM students
+                   WHERE student_id = $2""", dossier_id, student_id)
+            await conn.execute("INSERT INTO history (dossier_id, action, actor_role) VALUES ($1, 'created', 'student')",
+                               dossier_id)
+            await conn.execute(outbox, uuid.uuid4(), "dossier.created", json.dumps({"dossier_id": str(dossier_id)}))
+        for section_id, answers in PART_A.items():
+            await raw_save(conn, dossier_id, student_id, section_id, answers)
+        await raw_save(conn, dossier_id, student_id, "follow_up_programme", {"first_choice": True})
+        for action, state, event in (("part_a_submitted", "part_b", "dossier.part_a_submitted"),
+                                     ("part_b_saved", "part_b", "dossier.part_b_started"),
+                                     ("part_b_saved", "part_b", None),
+                                     ("part_b_sent", "agreement", "dossier.part_b_sent"),
+                                     ("agreement_saved", "agreement", None),
+                                     ("completed", "completed", "dossier.completed")):
+            async with conn.transaction():
+                await conn.fetchrow("SELECT * FROM dossiers WHERE id = $1 FOR UPDATE", dossier_id)
+                if action == "part_b_saved":
+                    await conn.execute(
+                        """INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version)
+                           VALUES ($1, $2, 'part_b_dossier', $3::jsonb, 100, 1)
+                           ON CONFLICT (dossier_id, section_id) DO UPDATE SET answers = EXCLUDED.answers""",
+                        dossier_id, f"b{n}-{uuid.uuid4().hex[:4]}", json.dumps(ASSESSMENT))
+                await conn.execute("UPDATE dossiers SET state = $2, version = version + 1, updated_at = now(), "
+                                   "mentor_id = $3 WHERE id = $1", dossier_id, state, mentor_id)
+                await conn.execute("INSERT INTO history (dossier_id, action, actor_role) VALUES ($1, $2, 'student')",
+                                   dossier_id, action)
+                await conn.execute("""INSERT INTO audit_log (kind, actor_role, dossier_id, student_id, what)
+                                      VALUES ('change', 'student', $1, $2, $3)""", dossier_id, student_id, action)
+                if event:
+                    await conn.execute(outbox, uuid.uuid4(), event, json.dumps({"dossier_id": str(dossier_id)}))
+
+
+async def bench_journeys_raw(dsn: str, shape: dict, count: int, pool_size: int) -> float:
+    pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(raw_journey(pool, shape, n) for n in range(count)))
+        return time.perf_counter() - started
+    finally:
+        await pool.close()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def line(name: str, lat: list[float], seconds: float | None = None) -> None:
+    rate = f"{len(lat) / seconds:>8,.0f} req/s" if seconds else ""
+    print(f"  {name:<40} p50 {pct(lat, .5) * 1000:>7.1f} ms   p99 {pct(lat, .99) * 1000:>7.1f} ms   {rate}")
+
+
+def ratio(http: list[float], raw: list[float]) -> None:
+    print(f"  {'ratio HTTP/raw':<40} p50 {pct(http, .5) / pct(raw, .5):>7.1f} x    p99 "
+          f"{pct(http, .99) / pct(raw, .99):>7.1f} x")
+
+
+async def timed(coro):
+    started = time.perf_counter()
+    result = await coro
+    return result, time.perf_counter() - started
+
+
+async def drain_events(exchange: str) -> aio_pika.abc.AbstractConnection:
+    """Every dossier event routable and consumed (in production the notification service and others are)."""
+    connection = await aio_pika.connect(env.AMQP_URL)
+    channel = await connection.channel()
+    ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(ex, "dossier.#")
+    await queue.consume(lambda message: None, no_ack=True)
+    return connection
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--dossiers", type=int, default=200_000)
+    parser.add_argument("--users", type=int, default=50, help="concurrent users for searches and saves")
+    parser.add_argument("--requests", type=int, default=40, help="requests per user for searches and saves")
+    parser.add_argument("--journeys", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2, help="dossier service processes")
+    parser.add_argument("--db-pool", type=int, default=10, help="database connections per service process")
+    args = parser.parse_args()
+    run = uuid.uuid4().hex[:6]
+    exchange = f"doorstroom.bench.{run}"
+    tokens = Tokens()
+    jwks_server = await tokens.serve()
+    pool_size = args.workers * args.db_pool
+    service = ServiceProcess("dossier", db=f"bench_do_{run}", auth_jwks_url=str(jwks_server.make_url(
+        "/.well-known/jwks.json")), event_exchange=exchange, reminder_auto="false", workers=args.workers,
+        db_pool_max=args.db_pool, db_pool_min=1, log_level="WARNING")
+    dsn = env.database_url(f"bench_do_{run}")
+    amqp = None
+    try:
+        await service.start(timeout=60)
+        amqp = await drain_events(exchange)
+        shape = await load(dsn, args.students, args.dossiers, args.journeys)
+        shape["students"] = args.students
+        print(f"\nloaded {args.students:,} students and {args.dossiers:,} dossiers in {shape['seconds']:.1f} s "
+              f"({shape['schools']} schools, {shape['classes']:,} classes); service: {args.workers} process(es) x "
+              f"{args.db_pool} connections; raw baselines use {pool_size} connections")
+
+        print(f"\n\"mijn leerlingen\" search: {args.users} concurrent users x {args.requests} searches "
+              "(name fragment / full name / leerjaar, page 1 of 25)")
+        await bench_search_raw(dsn, shape, 10, 5, pool_size)  # warm the caches once for both
+        raw, raw_s = await timed(bench_search_raw(dsn, shape, args.users, args.requests, pool_size))
+        http, http_s = await timed(bench_search_http(service.url, tokens, shape, args.users, args.requests))
+        line("raw asyncpg (same statements)", raw, raw_s)
+        line("HTTP /v1/overviews/students(/search)", http, http_s)
+        ratio(http, raw)
+
+        print(f"\nsaving a part A section: {args.users} concurrent students x {args.requests} saves (If-Match)")
+        raw_pairs = await saving_students(dsn, args.users, shape, 0)
+        http_pairs = await saving_students(dsn, args.users, shape, args.users)
+        raw, raw_s = await timed(bench_save_raw(dsn, raw_pairs, args.requests, pool_size))
+        http, http_s = await timed(bench_save_http(service.url, tokens, http_pairs, args.requests))
+        line("raw asyncpg (same rows, one tx each)", raw, raw_s)
+        line("HTTP PUT /v1/dossiers/{id}/part-a/{section}", http, http_s)
+        ratio(http, raw)
+
+        print(f"\nthe whole journey: {args.journeys:,} students at once (16 requests each; "
+              f"at most {args.users * 2} HTTP connections)")
+        raw_total = await bench_journeys_raw(dsn, shape, args.journeys, pool_size)
+        http_total = await bench_journeys_http(service.url, tokens, shape, args.journeys, args.users * 2)
+        print(f"  {'raw asyncpg (same rows)':<40} {raw_total:>7.1f} s   "
+              f"{args.journeys * 16 / raw_total:>8,.0f} steps/s")
+        print(f"  {'HTTP (create ... complete)':<40} {http_total:>7.1f} s   "
+              f"{args.journeys * 16 / http_total:>8,.0f} req/s")
+        print(f"  {'ratio HTTP/raw':<40} {http_total / raw_total:>7.1f} x")
+        conn = await asyncpg.connect(dsn)
+        try:
+            completed = await conn.fetchval("SELECT count(*) FROM dossiers WHERE state = 'completed' "
+                                            "AND completed_at > now() - interval '1 hour' AND final ? 'student' "
+                                            "AND final -> 'student' <> '{}'::jsonb")
+        finally:
+            await conn.close()
+        print(f"  check: {completed:,} dossiers completed through the API")
+    finally:
+        await service.stop()
+        await jwks_server.close()
+        if amqp is not None:
+            await amqp.close()
+        await env.delete_run_queues()
+        await env.drop_databases()
+
+
+if __name__ == "__main__":
+    import uvloop
+    uvloop.install()
+    asyncio.run(main())

@@ -1,0 +1,210 @@
+"""Identity benchmark.
+
+1. Logins per second through the HTTP API (identity as a real process, Argon2id at the settings'
+   parameters, concurrent clients, a few seconds), next to raw Argon2id verifications per second
+   in this process with the same parameters (one thread, and as many threads as the service uses).
+2. Activation codes for a school year of 2,000 students by e-mail: the time from the HTTP request
+   to the last mail at the SMTP sink (identity -> outbox -> RabbitMQ -> notification -> SMTP), and
+   mails per second next to a raw aiosmtplib send loop to the same sink (as many connections as
+   notification uses, in a process of its own like notification's sender).
+
+    .venv/bin/python -m bench.identity [--seconds 5] [--concurrency 16] [--students 2000]
+
+Runs against the local PostgreSQL and RabbitMQ in a vhost and databases of its own, removed after.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from email.message import EmailMessage
+
+import aiohttp
+import aiosmtplib
+import argon2
+
+from services.identity.demo import STAFF, load_demo
+from services.identity.settings import IdentitySettings
+from shared import db
+from shared.devtools.smtp_sink import SmtpSink
+from tests.support import env
+from tests.support.apps import ServiceProcess
+
+SMTP_CONNECTIONS = 8
+PASSWORD = "een wachtwoord voor de meting"
+
+
+# --- raw baselines ------------------------------------------------------------------------------
+
+
+def raw_argon2(seconds: float, threads: int, settings: IdentitySettings) -> float:
+    ph = argon2.PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib,
+                               parallelism=settings.argon2_parallelism, hash_len=32, salt_len=16, type=argon2.Type.ID)
+    encoded = ph.hash(PASSWORD)
+    deadline = time.perf_counter() + seconds
+
+    def loop() -> int:
+        n = 0
+        while time.perf_counter() < deadline:
+            ph.verify(encoded, PASSWORD)
+            n += 1
+        return n
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        total = sum(pool.map(lambda _: loop(), range(threads)))
+    return total / (time.perf_counter() - started)
+
+
+def _raw_smtp_process(port: int, n: int, connections: int, out) -> None:
+    async def run() -> float:
+        per = [n // connections + (1 if i < n % connections else 0) for i in range(connections)]
+
+        async def sender(count: int, k: int) -> None:
+            client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+            await client.connect()
+            for i in range(count):
+                msg = EmailMessage()
+                msg["From"], msg["To"] = "Doorstroom <noreply@doorstroom.local>", f"raw{k}-{i}@example.nl"
+                msg["Subject"] = "Je activatiecode voor het digitaal doorstroomdossier"
+                msg.set_content("Beste leerling,\n\n" + "Vul de volgende activatiecode in: ABCD-EFGH-JK\n" * 12)
+                await client.send_message(msg)
+            await client.quit()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(c, k) for k, c in enumerate(per)))
+        return time.perf_counter() - started
+
+    out.put(asyncio.run(run()))
+
+
+async def raw_smtp(sink: SmtpSink, n: int, connections: int) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    before = len(sink.messages)
+    proc = ctx.Process(target=_raw_smtp_process, args=(sink.port, n, connections, queue))
+    started = time.perf_counter()
+    proc.start()
+    await sink.wait_for(before + n, timeout=300)
+    elapsed = time.perf_counter() - started
+    await asyncio.get_running_loop().run_in_executor(None, proc.join)
+    return n / elapsed
+
+
+# --- through the services -------------------------------------------------------------------------
+
+
+async def logins(identity: ServiceProcess, seconds: float, concurrency: int) -> tuple[float, int, list[float]]:
+    accounts = [(email, password) for _, _, _, email, _, password in STAFF]
+    done, latencies = 0, []
+    deadline = time.perf_counter() + seconds
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+        async def client(k: int) -> None:
+            nonlocal done
+            email, password = accounts[k % len(accounts)]
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                async with http.post(identity.url + "/v1/sessions", json={"email": email, "password": password}) as r:
+                    assert r.status == 201, await r.text()
+                    await r.read()
+                latencies.append(time.perf_counter() - t0)
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(k) for k in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return done / elapsed, done, latencies
+
+
+async def token(http: aiohttp.ClientSession, url: str, who: str) -> dict[str, str]:
+    email, password = next((e, p) for k, _, _, e, _, p in STAFF if k == who)
+    async with http.post(url + "/v1/sessions", json={"email": email, "password": password}) as r:
+        return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
+
+
+async def codes_by_mail(identity: ServiceProcess, sink: SmtpSink, students: int) -> tuple[float, float, float]:
+    header = "Leerlingnummer;Roepnaam;Tussenvoegsel;Achternaam;Geboortedatum;Klas;Leerjaar;E-mail;Mentor\n"
+    rows = "".join(f"5{i:05d};Leerling{i};;Bench;01-01-2009;5{'abcdefgh'[i % 8]};5;l{i}@bench.example;"
+                   f"{'k.jansen@voorbeeldcollege.example' if i < 8 else ''}\n" for i in range(students))
+    async with aiohttp.ClientSession() as http:
+        started = time.perf_counter()
+        async with http.post(identity.url + "/v1/roster/imports", data=(header + rows).encode(), headers={
+                **await token(http, identity.url, "school_admin"), "Content-Type": "text/csv"}) as r:
+            assert r.status == 200, await r.text()
+        import_seconds = time.perf_counter() - started
+        counsellor = await token(http, identity.url, "counsellor")
+        before = len(sink.messages)
+        started = time.perf_counter()
+        async with http.post(identity.url + "/v1/activation-codes", json={"channel": "email", "school_year": 5},
+                             headers=counsellor) as r:
+            assert r.status == 201, await r.text()
+            issued = len((await r.json())["issued"])
+            request_seconds = time.perf_counter() - started
+    assert issued == students
+    await sink.wait_for(before + students, timeout=600)
+    return import_seconds, request_seconds, time.perf_counter() - started
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--students", type=int, default=2000)
+    args = parser.parse_args()
+    settings = IdentitySettings()
+    threads = settings.password_hash_threads or os.cpu_count() or 1
+    run = uuid.uuid4().hex[:6]
+    try:
+        async with SmtpSink() as sink:
+            identity = await ServiceProcess("identity", db=f"bench_id_{run}", log_level="WARNING").start()
+            notification = await ServiceProcess(
+                "notification", db=f"bench_no_{run}", smtp_port=sink.port, smtp_connections=SMTP_CONNECTIONS,
+                log_level="WARNING", db_pool_max=10, consumer_prefetch=100).start()
+            try:
+                pool = await db.create_pool(env.database_url(f"bench_id_{run}"), min_size=1, max_size=2)
+                try:
+                    await load_demo(pool, settings)
+                finally:
+                    await pool.close()
+                raw1 = raw_argon2(args.seconds / 2, 1, settings)
+                rawn = raw_argon2(args.seconds / 2, threads, settings)
+                login_rate, login_n, login_lat = await logins(identity, args.seconds, args.concurrency)
+                import_s, request_s, mail_s = await codes_by_mail(identity, sink, args.students)
+                raw_rate = await raw_smtp(sink, args.students, SMTP_CONNECTIONS)
+            finally:
+                await notification.stop()
+                await identity.stop()
+    finally:
+        await env.delete_run_queues()
+        await env.drop_databases()
+
+    cores = os.cpu_count()
+    print(f"\nArgon2id m={settings.argon2_memory_kib} KiB t={settings.argon2_time_cost} p={settings.argon2_parallelism} "
+          f"(OWASP), {cores} cores shared by everything, identity: 1 process, {threads} hashing threads")
+    print(f"{'raw Argon2id verify, 1 thread':<48} {raw1:>8.1f}/s")
+    print(f"{f'raw Argon2id verify, {threads} threads':<48} {rawn:>8.1f}/s")
+    print(f"{f'logins over HTTP, {args.concurrency} clients, {args.seconds:.0f} s':<48} {login_rate:>8.1f}/s"
+          f"   ({login_n} logins, p50 {pct(login_lat, .5) * 1000:.0f} ms, p99 {pct(login_lat, .99) * 1000:.0f} ms)")
+    print(f"ratio logins/raw verify ({threads} threads): {login_rate / rawn:.2f}   "
+          f"(1 thread: {login_rate / raw1:.2f})")
+    mail_rate = args.students / mail_s
+    print(f"\n{args.students} students: roster import {import_s:.2f} s; issue codes by e-mail: answer in {request_s:.2f} s,"
+          f" last mail at the sink after {mail_s:.2f} s")
+    print(f"{'issue -> outbox -> broker -> notification -> SMTP':<48} {mail_rate:>8.0f} mails/s")
+    print(f"{f'raw aiosmtplib loop, {SMTP_CONNECTIONS} connections, same sink':<48} {raw_rate:>8.0f} mails/s")
+    print(f"ratio service/raw: {mail_rate / raw_rate:.2f}")
+
+
+if __name__ == "__main__":
+    import uvloop
+    uvloop.install()
+    asyncio.run(main())

@@ -1,0 +1,149 @@
+"""SQL of the school overviews that is worth sharing: the "mijn leerlingen" search (the service and
+the benchmark's raw baseline run the same statements)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from services.dossier.domain.names import search_words
+from shared.auth import Principal
+
+
+class Query:
+    """A WHERE clause built from conditions with numbered parameters."""
+
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def where(self, condition: str) -> None:
+        self.conditions.append(condition)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.conditions) or "true"
+
+
+def scope_students(q: Query, principal: Principal | StudentSearch, alias: str = "s") -> None:
+    """Students the caller may see: the mentor's classes, the counsellor's school."""
+    if principal.role == "mentor":
+        q.where(f"{alias}.class_id IN (SELECT class_id FROM class_mentors WHERE staff_id = {q.arg(principal.staff_id)})")
+    else:
+        q.where(f"{alias}.school_id = {q.arg(principal.school_id)}")
+
+
+def scope_dossiers(q: Query, principal: Principal) -> None:
+    """Dossiers the caller may see: also those addressed to the mentor by students of other classes."""
+    if principal.role == "mentor":
+        staff = q.arg(principal.staff_id)
+        q.where(f"(d.mentor_id = {staff} OR s.class_id IN (SELECT class_id FROM class_mentors WHERE staff_id = {staff}))")
+    else:
+        q.where(f"d.school_id = {q.arg(principal.school_id)}")
+
+
+FURTHEST_ORDER = ("CASE d.state WHEN 'completed' THEN 3 WHEN 'agreement' THEN 2 WHEN 'part_b' THEN 1 ELSE 0 END DESC, "
+                  "d.progress DESC, d.updated_at DESC")
+
+
+class Query:
+    """A WHERE clause built from conditions with numbered parameters."""
+
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def where(self, condition: str) -> None:
+        self.conditions.append(condition)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.conditions) or "true"
+
+
+def scope_students(q: Query, principal: Principal, alias: str = "s") -> None:
+    """Students the caller may see: the mentor's classes, the counsellor's school."""
+    if principal.role == "mentor":
+        q.where(f"{alias}.class_id IN (SELECT class_id FROM class_mentors WHERE staff_id = {q.arg(principal.staff_id)})")
+    else:
+        q.where(f"{alias}.school_id = {q.arg(principal.school_id)}")
+
+
+def scope_dossiers(q: Query, principal: Principal) -> None:
+    """Dossiers the caller may see: also those addressed to the mentor by students of other classes."""
+    if principal.role == "mentor":
+        staff = q.arg(principal.staff_id)
+        q.where(f"(d.mentor_id = {staff} OR s.class_id IN (SELECT class_id FROM class_mentors WHERE staff_id = {staff}))")
+    else:
+        q.where(f"d.school_id = {q.arg(principal.school_id)}")
+
+
+@dataclass(frozen=True)
+class StudentSearch:
+    """One "mijn leerlingen" request: who asks (mentor: their classes; counsellor: the school) and
+    the filters. ``q``: every word must occur in the name (accents and case do not matter)."""
+
+    role: str
+    staff_id: uuid.UUID | None
+    school_id: uuid.UUID | None
+    class_id: uuid.UUID | None = None
+    leerjaar: int | None = None
+    q: str = ""
+    overdue_only: bool = False
+    page: int = 1
+    size: int = 25
+    overdue: timedelta = timedelta(days=14)
+
+
+def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
+    """(count statement, its arguments, page statement, its arguments). The name search uses the
+    trigram index on students.search_name; the page joins each student's furthest dossier and
+    best choice (the dossier marked first choice) with a lateral join on dossiers_student."""
+    q = Query()
+    q.where("s.active")
+    scope_students(q, search)
+    if search.class_id is not None:
+        q.where(f"s.class_id = {q.arg(search.class_id)}")
+    if search.leerjaar is not None:
+        q.where(f"s.leerjaar = {q.arg(search.leerjaar)}")
+    for word in search_words(search.q):
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q.where(f"s.search_name LIKE {q.arg('%' + escaped + '%')}")
+    if search.overdue_only:
+        q.where(f"""EXISTS (SELECT 1 FROM dossiers d WHERE d.student_id = s.student_id AND d.state = 'agreement'
+                    AND NOT d.archived AND d.state_changed_at < now() - {q.arg(search.overdue)}::interval)""")
+    overdue_arg = f"${len(q.args) + 1}"
+    page_sql = f"""
+        SELECT s.student_id, s.roepnaam, s.tussenvoegsel, s.achternaam, s.class_id, s.class_name, s.leerjaar,
+               s.email,
+               f.id AS f_id, f.state AS f_state, f.progress AS f_progress, f.handled_at AS f_handled_at,
+               fi.name AS f_institution, fp.name AS f_programme,
+               b.id AS b_id, b.state AS b_state, b.progress AS b_progress, b.handled_at AS b_handled_at,
+               bi.name AS b_institution, bp.name AS b_programme,
+               agg.dossiers, agg.overdue_since
+        FROM (SELECT s.* FROM students s WHERE {q.sql}
+              ORDER BY s.sort_name, s.student_id LIMIT {int(search.size)} OFFSET {(int(search.page) - 1) * int(search.size)}) s
+        LEFT JOIN LATERAL (SELECT d.* FROM dossiers d WHERE d.student_id = s.student_id AND NOT d.archived
+                           ORDER BY {FURTHEST_ORDER} LIMIT 1) f ON true
+        LEFT JOIN schools fi ON fi.school_id = f.institution_id
+        LEFT JOIN programmes fp ON fp.programme_id = f.programme_id
+        LEFT JOIN LATERAL (SELECT d.* FROM dossiers d WHERE d.student_id = s.student_id AND NOT d.archived
+                           AND d.first_choice ORDER BY {FURTHEST_ORDER} LIMIT 1) b ON true
+        LEFT JOIN schools bi ON bi.school_id = b.institution_id
+        LEFT JOIN programmes bp ON bp.programme_id = b.programme_id
+        CROSS JOIN LATERAL (
+            SELECT count(*) FILTER (WHERE NOT d.archived) AS dossiers,
+                   min(d.state_changed_at) FILTER (WHERE d.state = 'agreement' AND NOT d.archived
+                       AND d.state_changed_at < now() - {overdue_arg}::interval) AS overdue_since
+            FROM dossiers d WHERE d.student_id = s.student_id) agg
+        ORDER BY s.sort_name, s.student_id"""
+    return f"SELECT count(*) FROM students s WHERE {q.sql}", list(q.args), page_sql, [*q.args, search.overdue]

@@ -1,0 +1,149 @@
+"""What every handler of the dossier API shares: the Api, versions (ETag / If-Match), paging,
+the audit purpose, the acting person, and workflow errors as problems."""
+from __future__ import annotations
+
+import re
+import uuid
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import asyncpg
+from aiohttp import web
+
+from services.dossier import store
+from services.dossier.actors import Actor  # noqa: F401  (re-exported for handlers)
+from services.dossier.domain import workflow as wf
+from services.dossier.store import NOT_FOUND, STUDENT_NOT_FOUND  # noqa: F401  (re-exported)
+from shared.api import Api, json_response
+from shared.app import DB
+from shared.auth import Principal
+from shared.problems import Problem
+
+api = Api(title="Doorstroom dossier")
+
+STAFF_ROLES = ("mentor", "counsellor")
+VIEW_ROLES = ("student", "mentor", "counsellor", "mbo_staff")
+_PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match(request: web.Request) -> set[str]:
+    """The versions the client says it read; 428 when it sent none."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        raise Problem(428, "Stuur de versie mee die je hebt gelezen (If-Match), zodat je niemands wijzigingen "
+                           "overschrijft.", code="version-required")
+    tags = set()
+    for part in header.split(","):
+        part = part.strip()
+        if part.startswith("W/"):
+            part = part[2:]
+        tags.add(part.strip('"'))
+    return tags
+
+
+def check_version(request: web.Request, current: int, what: str = "Dit dossier") -> None:
+    """412 when the client's If-Match is not the current version (nothing is changed then)."""
+    if str(current) not in if_match(request):
+        raise Problem(412, f"{what} is intussen door iemand anders gewijzigd. Laad de gegevens opnieuw en "
+                           "probeer het nog eens.", code="version-mismatch", current_version=current,
+                      headers={"ETag": etag(current)})
+
+
+def uuid_param(request: web.Request, name: str, detail: str = NOT_FOUND) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise Problem(404, detail) from None
+
+
+def uuid_query(request: web.Request, name: str) -> uuid.UUID | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
+                      errors=[{"field": name, "message": "Verwacht een geldige id."}]) from None
+
+
+def int_query(request: web.Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
+                      errors=[{"field": name, "message": f"Kies een geheel getal van {lo} tot en met {hi}."}])
+    return value
+
+
+def bool_query(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1", "ja"):
+        return True
+    if raw.lower() in ("false", "0", "nee"):
+        return False
+    raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
+                  errors=[{"field": name, "message": "Kies ja of nee (true of false)."}])
+
+
+def purpose_of(request: web.Request) -> str:
+    """Why the caller reads: ``?purpose=pdf`` or ``X-Purpose: pdf`` (default ``view``), for the audit."""
+    raw = request.query.get("purpose") or request.headers.get("X-Purpose") or "view"
+    if not _PURPOSE.fullmatch(raw):
+        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
+                      errors=[{"field": "purpose", "message": "Gebruik kleine letters, bijvoorbeeld pdf."}])
+    return raw
+
+
+def workflow_role(principal: Principal) -> wf.Role:
+    return wf.Role(principal.role)
+
+
+def run(action, *args, **kwargs):
+    """Call a workflow action; its refusals become problems (403 or 409, Dutch, with a code)."""
+    try:
+        return action(*args, **kwargs)
+    except wf.WorkflowError as err:
+        raise Problem(err.status, err.reason, code=err.code.replace("_", "-"), **err.details) from None
+
+
+def require_student_link(principal: Principal) -> uuid.UUID:
+    if principal.student_id is None:
+        raise Problem(403, "Vul eerst je activatiecode in; daarna kun je een dossier maken.",
+                      code="activation-required")
+    return principal.student_id
+
+
+@asynccontextmanager
+async def locked_dossier(request: web.Request, principal: Principal | None, dossier_id: uuid.UUID, *,
+                         student_lock: bool = False) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Record]]:
+    """One transaction around a change: the dossier row locked (404 when not the caller's).
+
+    ``student_lock``: the change touches the student-specific part B, which is shared by the
+    student's dossiers; then the student is locked first (``store.lock_student``), before any
+    dossier, the one order every such transaction follows, so they cannot deadlock."""
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        if student_lock:
+            row = await store.load_dossier(conn, principal, dossier_id)
+            await store.lock_student(conn, row["student_id"])
+        yield conn, await store.load_dossier(conn, principal, dossier_id, lock=True)
+
+
+async def answer_dossier(conn: asyncpg.Connection, dossier_id: uuid.UUID, role: str, status: int = 200) -> web.Response:
+    """The dossier as ``role`` sees it now, with its ETag (a change's own answer: no view is audited)."""
+    from services.dossier.views import dossier_view
+
+    row = await store.load_dossier(conn, None, dossier_id)
+    view = await dossier_view(conn, row, role)
+    return json_response(view, status=status, headers={"ETag": view.etag})

@@ -1,0 +1,209 @@
+"""Dossiers: the student's home overview, a new dossier, reading one (audited), its history and
+audit trail, archive and reactivate."""
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from services.dossier import store
+from services.dossier.catalogue import ChoiceError, check_choice
+from services.dossier.context import current_school_year, forms_for, now
+from services.dossier.domain import workflow as wf
+from services.dossier.domain.progress import step_progress
+from services.dossier.routes.common import (
+    STAFF_ROLES,
+    VIEW_ROLES,
+    Actor,
+    answer_dossier,
+    api,
+    locked_dossier,
+    purpose_of,
+    require_student_link,
+    check_version,
+    run,
+    uuid_param,
+    workflow_role,
+)
+from services.dossier.schemas import CreateDossier, DossierList, DossierView
+from services.dossier.views import SUMMARY_SELECT, dossier_view, summary
+from shared.api import json_response, read_body
+from shared.app import DB, OUTBOX
+from shared.auth import require
+from shared.events.dossier_events import DossierArchived, DossierCreated, DossierReactivated
+from shared.forms.model import FieldType, InvalidValue, clean_programme, section_progress
+from shared.problems import Problem
+
+TAGS = ("dossiers",)
+
+HISTORY_LABELS = {
+    "created": "Dossier aangemaakt",
+    "part_a_saved": "Deel A opgeslagen",
+    "part_a_submitted": "Deel A verstuurd naar de mentor",
+    "reset_to_part_a": "Teruggezet naar deel A",
+    "part_b_started": "Deel B gestart",
+    "part_b_saved": "Deel B opgeslagen",
+    "part_b_sent": "Deel B verstuurd naar de leerling",
+    "agreement_saved": "Akkoordverklaring opgeslagen",
+    "parent_review_requested": "Link gestuurd aan ouder of verzorger",
+    "parent_consented": "Ouder of verzorger gaf toestemming",
+    "parent_objected": "Ouder of verzorger maakte bezwaar",
+    "returned_to_part_a": "Terug naar deel A (de ronde begint opnieuw)",
+    "completed": "Dossier afgerond",
+    "archived": "Dossier gearchiveerd",
+    "reactivated": "Dossier opnieuw geactiveerd",
+    "reminder_sent": "Herinnering gestuurd",
+    "handled": "Afgehandeld door de vervolgschool",
+}
+
+
+@api.route("GET", "/v1/dossiers", summary="Mijn dossiers (home-overzicht van de leerling)", response=DossierList,
+           tags=TAGS, auth=True)
+async def list_own(request: web.Request) -> web.Response:
+    principal = await require(request, "student")
+    student_id = require_student_link(principal)
+    async with request.app[DB].acquire(timeout=10) as conn:
+        rows = await conn.fetch(SUMMARY_SELECT + " WHERE d.student_id = $1 ORDER BY d.archived, d.created_at DESC",
+                                student_id)
+        await store.audit(conn, Actor.of(principal), "view", "dossier_list", student_id=student_id)
+    return json_response(DossierList(dossiers=[summary(r) for r in rows]))
+
+
+@api.route("POST", "/v1/dossiers", summary="Nieuw dossier starten (één per aanmelding)", body=CreateDossier,
+           response=DossierView, status=201, tags=TAGS, auth=True)
+async def create(request: web.Request) -> web.Response:
+    principal = await require(request, "student")
+    student_id = require_student_link(principal)
+    body = await read_body(request, CreateDossier)
+    run(wf.create_dossier, wf.Role.STUDENT)
+    school_year = current_school_year(request.app)
+    part_a, part_b = forms_for(school_year)
+    dossier_id = uuid.uuid4()
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        student = await conn.fetchrow("SELECT * FROM students WHERE student_id = $1", student_id)
+        if student is None or not student["active"]:
+            raise Problem(409, "Je leerlinggegevens zijn nog niet bij ons bekend. Probeer het over een paar minuten "
+                               "opnieuw of vraag je mentor om hulp.", code="student-unknown")
+        sections: dict[str, dict] = {"personal_details": {
+            k: v for k, v in (("roepnaam", student["roepnaam"]), ("voornaam", student["voornamen"]),
+                              ("tussenvoegsel", student["tussenvoegsel"]), ("achternaam", student["achternaam"]))
+            if v}}
+        sets: dict = {}
+        if body.choice is not None:
+            programme_field = next(f for s in part_a.sections_of("part_a") for f in s.fields
+                                   if f.type == FieldType.PROGRAMME)
+            try:
+                cleaned = clean_programme(body.choice)
+                sets = await check_choice(conn, cleaned)
+            except (InvalidValue, ChoiceError) as exc:
+                raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
+                              errors=[{"field": "choice", "message": str(exc)}]) from None
+            section = next(s for s in part_a.sections if programme_field in s.fields)
+            sections[section.id] = {programme_field.id: cleaned}
+        progress = step_progress("part_a", part_a, part_b, sections)
+        await conn.execute(
+            """INSERT INTO dossiers (id, student_id, school_id, school_year, form_version, part_b_form_version,
+                   created_by, updated_by, progress, choice_kind, institution_id, programme_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)""",
+            dossier_id, student_id, student["school_id"], school_year, part_a.school_year, part_b.school_year,
+            principal.account_id, progress, sets.get("choice_kind"), sets.get("institution_id"),
+            sets.get("programme_id"))
+        for section_id, answers in sections.items():
+            await conn.execute(
+                """INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version, updated_by)
+                   VALUES ($1, $2, 'part_a', $3, $4, 1, $5)""",
+                dossier_id, section_id, answers, section_progress(part_a, section_id, answers), principal.account_id)
+        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        await store.history(conn, dossier_id, actor, "created", None, "part_a")
+        await store.audit(conn, actor, "change", "created", dossier_id=dossier_id, student_id=student_id)
+        await request.app[OUTBOX].add(conn, DossierCreated(
+            dossier_id=dossier_id, student_id=student_id, school_id=student["school_id"], school_year=school_year),
+            subject=str(dossier_id))
+        response = await answer_dossier(conn, dossier_id, "student", status=201)
+    response.headers["Location"] = f"/v1/dossiers/{dossier_id}"
+    return response
+
+
+@api.route("GET", "/v1/dossiers/{dossier_id}", summary="Een dossier lezen (wordt vastgelegd; ?purpose=pdf bij afdrukken)",
+           response=DossierView, tags=TAGS, auth=True)
+async def read(request: web.Request) -> web.Response:
+    principal = await require(request, *VIEW_ROLES)
+    dossier_id = uuid_param(request, "dossier_id")
+    purpose = purpose_of(request)
+    async with request.app[DB].acquire(timeout=10) as conn:
+        row = await store.load_dossier(conn, principal, dossier_id)
+        view = await dossier_view(conn, row, principal.role)
+        parts = (["part_a"] if view.part_a_visible else []) + (["part_b"] if view.part_b_visible else [])
+        await store.audit(conn, Actor.of(principal), "view", "dossier:" + (",".join(parts) or "status"),
+                          dossier_id=dossier_id,
+                          student_id=row["student_id"], purpose=purpose)
+    return json_response(view, headers={"ETag": view.etag})
+
+
+@api.route("GET", "/v1/dossiers/{dossier_id}/history", summary="Historie: aangemaakt, gewijzigd, door wie",
+           tags=TAGS, auth=True)
+async def read_history(request: web.Request) -> web.Response:
+    principal = await require(request, "student", *STAFF_ROLES)
+    dossier_id = uuid_param(request, "dossier_id")
+    async with request.app[DB].acquire(timeout=10) as conn:
+        row = await store.load_dossier(conn, principal, dossier_id)
+        entries = await conn.fetch(
+            "SELECT at, action, actor_role, actor_name, from_state, to_state, detail FROM history "
+            "WHERE dossier_id = $1 ORDER BY id", dossier_id)
+        await store.audit(conn, Actor.of(principal), "view", "history", dossier_id=dossier_id,
+                          student_id=row["student_id"])
+    return json_response({
+        "dossier_id": str(dossier_id), "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+        "entries": [{"at": e["at"].isoformat(), "action": e["action"],
+                     "label": HISTORY_LABELS.get(e["action"], e["action"]), "by_role": e["actor_role"],
+                     "by": e["actor_name"], "from_state": e["from_state"], "to_state": e["to_state"],
+                     "detail": e["detail"]} for e in entries]})
+
+
+@api.route("GET", "/v1/dossiers/{dossier_id}/audit", summary="Wie heeft dit dossier bekeken of gewijzigd (decaan)",
+           tags=TAGS, auth=True)
+async def read_audit(request: web.Request) -> web.Response:
+    principal = await require(request, "counsellor")
+    dossier_id = uuid_param(request, "dossier_id")
+    async with request.app[DB].acquire(timeout=10) as conn:
+        row = await store.load_dossier(conn, principal, dossier_id)
+        entries = await conn.fetch(
+            "SELECT at, kind, actor_role, actor_ref, what, purpose FROM audit_log WHERE dossier_id = $1 ORDER BY id",
+            dossier_id)
+        await store.audit(conn, Actor.of(principal), "view", "audit", dossier_id=dossier_id,
+                          student_id=row["student_id"])
+    return json_response({"dossier_id": str(dossier_id), "entries": [
+        {"at": e["at"].isoformat(), "kind": e["kind"], "by_role": e["actor_role"], "by": e["actor_ref"],
+         "what": e["what"], "purpose": e["purpose"]} for e in entries]})
+
+
+@api.route("POST", "/v1/dossiers/{dossier_id}/archive", summary="Archiveren (mentor, decaan); If-Match nodig",
+           response=DossierView, tags=TAGS, auth=True)
+async def archive(request: web.Request) -> web.Response:
+    principal = await require(request, *STAFF_ROLES)
+    dossier_id = uuid_param(request, "dossier_id")
+    async with locked_dossier(request, principal, dossier_id) as (conn, row):
+        check_version(request, row["version"])
+        new = run(wf.archive, store.status_of(row), workflow_role(principal))
+        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        await store.change_dossier(conn, row, actor, "archived", status=new, sets={"archived_at": now()})
+        await request.app[OUTBOX].add(conn, DossierArchived(
+            dossier_id=dossier_id, student_id=row["student_id"], by_role=principal.role), subject=str(dossier_id))
+        return await answer_dossier(conn, dossier_id, principal.role)
+
+
+@api.route("POST", "/v1/dossiers/{dossier_id}/reactivate", summary="Opnieuw activeren (leerling; ook mentor, decaan)",
+           response=DossierView, tags=TAGS, auth=True)
+async def reactivate(request: web.Request) -> web.Response:
+    principal = await require(request, "student", *STAFF_ROLES)
+    dossier_id = uuid_param(request, "dossier_id")
+    async with locked_dossier(request, principal, dossier_id) as (conn, row):
+        check_version(request, row["version"])
+        new = run(wf.reactivate, store.status_of(row), workflow_role(principal))
+        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        await store.change_dossier(conn, row, actor, "reactivated", status=new, sets={"archived_at": None})
+        await request.app[OUTBOX].add(conn, DossierReactivated(
+            dossier_id=dossier_id, student_id=row["student_id"], by_role=principal.role), subject=str(dossier_id))
+        return await answer_dossier(conn, dossier_id, principal.role)
+

@@ -1,0 +1,178 @@
+"""Bodies and answers of the dossier API (pydantic: validated in, documented in OpenAPI)."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class CreateDossier(Body):
+    choice: dict[str, Any] | None = Field(
+        None, description="optional: the follow-up choice of part A (vervolgopleiding), as in that field")
+
+
+class SectionAnswers(Body):
+    answers: dict[str, Any] = Field(description="the whole section as the page saves it: field id -> value")
+
+
+class SubmitPartA(Body):
+    mentor_id: uuid.UUID | None = Field(None, description="staff id of one of the mentors of the student's class")
+
+
+class AgreementBody(Body):
+    remark: str | None = Field(None, max_length=2000, description="the student's remark on part B")
+
+
+class ParentLinkBody(Body):
+    parent_email: EmailStr = Field(description="where the parent or guardian gets the link")
+
+
+class StudentSearchBody(Body):
+    """A "mijn leerlingen" search; in a body, so that no name ends up in a URL (or a log of one)."""
+
+    q: str = Field("", max_length=100, description="name or part of it; every word must occur")
+    class_id: uuid.UUID | None = None
+    leerjaar: int | None = Field(None, ge=1, le=8)
+    overdue: bool = Field(False, description="only students too long in the agreement step")
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int | None = Field(None, ge=1, le=500)
+
+
+class ParentDecisionBody(Body):
+    decision: Literal["consent", "objection"]
+    remark: str | None = Field(None, max_length=2000)
+
+
+# --------------------------------------------------------------------------- the dossier
+
+
+class Location(BaseModel):
+    name: str | None = None
+    address: str | None = None
+    city: str | None = None
+
+
+class StudentInfo(BaseModel):
+    student_id: uuid.UUID
+    roepnaam: str
+    voornamen: str = ""
+    tussenvoegsel: str = ""
+    achternaam: str
+    name: str
+    full_name: str
+    class_name: str | None = None
+    school_year: int | None = Field(None, description="leerjaar")
+    leerjaar: int | None = None
+    school_id: uuid.UUID
+    school_name: str | None = None
+    school_brin: str | None = None
+    date_of_birth: date | None = None
+    email: str | None = None
+
+
+class ChoiceInfo(BaseModel):
+    kind: Literal["mbo", "havo", "vmbo"]
+    institution_id: uuid.UUID | None = None
+    institution_name: str | None = None
+    participates: bool | None = Field(None, description="the institution takes part in the digital dossier")
+    programme_id: uuid.UUID | None = None
+    programme_name: str | None = None
+    crebo: str | None = None
+    level: int | None = None
+    pathway: Literal["BOL", "BBL"] | None = None
+    location: Location | None = None
+    first_choice: bool = False
+
+
+class MentorInfo(BaseModel):
+    staff_id: uuid.UUID
+    name: str | None = None
+
+
+class ParentInfo(BaseModel):
+    rule: Literal["consent", "inspection", "none"]
+    has_say: bool = Field(description="the parents are asked to read (under 18 and the school's rule is not none)")
+    consent_needed: bool
+    email: str | None = Field(None, description="only for the student and the school")
+    informed_at: datetime | None = None
+    decision: Literal["consent", "objection"] | None = None
+    remark: str | None = None
+    decided_at: datetime | None = None
+
+
+class AgreementInfo(BaseModel):
+    remark: str | None = None
+    completed_at: datetime | None = None
+    parent: ParentInfo
+
+
+class DossierView(BaseModel):
+    id: uuid.UUID
+    state: str
+    state_label: str
+    archived: bool
+    version: int
+    etag: str
+    created_at: datetime
+    updated_at: datetime
+    school_year: str
+    form_version: str = Field(description="school year of the part A form used")
+    part_b_form_version: str
+    student: StudentInfo | None
+    choice: ChoiceInfo | None
+    mentor: MentorInfo | None
+    part_a: dict[str, dict[str, Any]]
+    part_a_visible: bool = Field(description="staff see part A once the student sent it to a mentor")
+    part_b_visible: bool
+    part_b_started: bool
+    part_b_student: dict[str, dict[str, Any]] | None = None
+    part_b_dossier: dict[str, dict[str, Any]] | None = None
+    progress: dict[str, int] = Field(description="percentage per section shown")
+    step_progress: int = Field(description="percentage of the step the dossier is in")
+    versions: dict[str, int] = Field(description="version per section: send it as If-Match when saving it")
+    warm_handover: bool | None = None
+    contact_wanted: bool | None = None
+    agreement: AgreementInfo
+    submitted_at: datetime | None = None
+    part_b_sent_at: datetime | None = None
+    handled_at: datetime | None = None
+    handled_by: str | None = None
+    available_actions: list[str]
+
+
+class SectionSaved(BaseModel):
+    section_id: str
+    version: int
+    progress: int
+    answers: dict[str, Any]
+    dossier_version: int | None = None
+    step_progress: int | None = None
+
+
+class DossierSummary(BaseModel):
+    id: uuid.UUID
+    state: str
+    state_label: str
+    archived: bool
+    version: int
+    step_progress: int
+    choice_kind: str | None = None
+    institution_name: str | None = None
+    programme_name: str | None = None
+    first_choice: bool = False
+    created_at: datetime
+    updated_at: datetime
+    handled_at: datetime | None = None
+
+
+class DossierList(BaseModel):
+    dossiers: list[DossierSummary]

@@ -1,0 +1,188 @@
+"""SQL of the dossier service: loading a dossier with who may see it, changing it with its
+history and audit rows, sections, and the student-specific part B."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from services.dossier.actors import Actor
+from services.dossier.domain import workflow as wf
+from shared.auth import Principal
+from shared.problems import Problem
+
+NOT_FOUND = "Dit dossier bestaat niet, of je hebt er geen toegang toe."
+STUDENT_NOT_FOUND = "Deze leerling bestaat niet, of je hebt geen toegang tot deze leerling."
+
+DOSSIER_SELECT = """
+SELECT d.*, s.roepnaam, s.voornamen, s.tussenvoegsel, s.achternaam, s.date_of_birth, s.class_id,
+       s.class_name, s.leerjaar, s.email AS student_email,
+       sc.name AS school_name, sc.brin AS school_brin, coalesce(sc.parent_rule, 'consent') AS parent_rule,
+       inst.name AS institution_name, inst.participates AS institution_participates,
+       p.name AS programme_name, p.crebo, p.level, p.pathway,
+       l.name AS location_name, l.address AS location_address, l.city AS location_city,
+       EXISTS (SELECT 1 FROM class_mentors cm WHERE cm.class_id = s.class_id AND cm.staff_id = $2) AS my_class
+FROM dossiers d
+LEFT JOIN students s ON s.student_id = d.student_id
+LEFT JOIN schools sc ON sc.school_id = d.school_id
+LEFT JOIN schools inst ON inst.school_id = d.institution_id
+LEFT JOIN programmes p ON p.programme_id = d.programme_id
+LEFT JOIN locations l ON l.location_id = p.location_id
+WHERE d.id = $1"""
+
+
+def status_of(row: Mapping[str, Any]) -> wf.DossierStatus:
+    return wf.DossierStatus(
+        state=wf.State(row["state"]), archived=row["archived"], part_b_started=row["part_b_started"],
+        part_b_approved=row["part_b_approved"],
+        parent_decision=wf.ParentDecision(row["parent_decision"]) if row["parent_decision"] else None,
+        mentor_id=str(row["mentor_id"]) if row["mentor_id"] else None, handled=row["handled_at"] is not None)
+
+
+def may_see(principal: Principal, row: Mapping[str, Any]) -> bool:
+    """Each role sees only what it must; a parent sees a dossier only through their link."""
+    match principal.role:
+        case "student":
+            return principal.student_id is not None and row["student_id"] == principal.student_id
+        case "mentor":
+            return principal.staff_id is not None and (row["mentor_id"] == principal.staff_id or row["my_class"])
+        case "counsellor":
+            return principal.school_id is not None and row["school_id"] == principal.school_id
+        case "mbo_staff":
+            return (principal.institution_id is not None and row["state"] == "completed"
+                    and row["institution_id"] == principal.institution_id)
+    return False
+
+
+async def load_dossier(conn: asyncpg.Connection, principal: Principal | None, dossier_id: uuid.UUID,
+                       *, lock: bool = False) -> asyncpg.Record:
+    """The dossier with its roster and catalogue data; 404 when missing or not the caller's to see.
+    ``principal=None`` loads without a check (parent links check their own way)."""
+    staff_id = principal.staff_id if principal else None
+    row = await conn.fetchrow(DOSSIER_SELECT + (" FOR UPDATE OF d" if lock else ""), dossier_id, staff_id)
+    if row is None or (principal is not None and not may_see(principal, row)):
+        raise Problem(404, NOT_FOUND)
+    return row
+
+
+async def load_student(conn: asyncpg.Connection, principal: Principal, student_id: uuid.UUID) -> asyncpg.Record:
+    """A roster student the mentor (their class) or counsellor (their school) may work for; 404 otherwise."""
+    row = await conn.fetchrow(
+        """SELECT s.*, EXISTS (SELECT 1 FROM class_mentors cm WHERE cm.class_id = s.class_id AND cm.staff_id = $2)
+                  AS my_class
+           FROM students s WHERE s.student_id = $1""", student_id, principal.staff_id)
+    allowed = row is not None and (
+        (principal.role == "mentor" and row["my_class"])
+        or (principal.role == "counsellor" and principal.school_id is not None
+            and row["school_id"] == principal.school_id))
+    if not allowed:
+        raise Problem(404, STUDENT_NOT_FOUND)
+    return row
+
+
+async def actor_name(conn: asyncpg.Connection, principal: Principal) -> str | None:
+    """The name the history shows: from the token, else from the roster."""
+    if principal.name:
+        return principal.name
+    if principal.staff_id:
+        return await conn.fetchval("SELECT name FROM staff WHERE staff_id = $1", principal.staff_id)
+    if principal.student_id:
+        return await conn.fetchval(
+            "SELECT concat_ws(' ', roepnaam, nullif(tussenvoegsel, ''), achternaam) FROM students WHERE student_id = $1",
+            principal.student_id)
+    return None
+
+
+async def audit(conn: asyncpg.Connection, actor: Actor, kind: str, what: str, *, dossier_id=None,
+                student_id=None, purpose: str | None = None) -> None:
+    await conn.execute(
+        """INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what, purpose)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        kind, actor.role, actor.account_id, actor.ref, dossier_id, student_id, what, purpose)
+
+
+async def history(conn: asyncpg.Connection, dossier_id: uuid.UUID, actor: Actor, action: str,
+                  from_state: str | None, to_state: str | None, detail: dict | None = None) -> None:
+    await conn.execute(
+        """INSERT INTO history (dossier_id, action, actor_role, actor_account_id, actor_name, from_state, to_state, detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        dossier_id, action, actor.role, actor.account_id, actor.name, from_state, to_state, detail)
+
+
+_STATUS_COLUMNS = ("state", "archived", "part_b_started", "part_b_approved", "parent_decision")
+
+
+async def change_dossier(conn: asyncpg.Connection, row: Mapping[str, Any], actor: Actor, action: str, *,
+                         status: wf.DossierStatus | None = None, sets: Mapping[str, Any] | None = None,
+                         detail: dict | None = None) -> int:
+    """Write a change to a (locked) dossier: new status and columns, a new version, a history
+    row and an audit row. Returns the new version."""
+    values: dict[str, Any] = dict(sets or {})
+    if status is not None:
+        values.update(state=status.state.value, archived=status.archived, part_b_started=status.part_b_started,
+                      part_b_approved=status.part_b_approved,
+                      parent_decision=status.parent_decision.value if status.parent_decision else None)
+    state_changed = status is not None and status.state.value != row["state"]
+    assignments, args = [], [row["id"], actor.account_id]
+    for column, value in values.items():
+        if not column.isidentifier():
+            raise ValueError(column)
+        args.append(value)
+        assignments.append(f"{column} = ${len(args)}")
+    if state_changed:
+        assignments.append("state_changed_at = now()")
+    version = await conn.fetchval(
+        f"""UPDATE dossiers SET version = version + 1, updated_at = now(), updated_by = $2
+                {''.join(', ' + a for a in assignments)}
+            WHERE id = $1 RETURNING version""", *args)
+    to_state = status.state.value if status is not None else row["state"]
+    await history(conn, row["id"], actor, action, row["state"], to_state, detail)
+    await audit(conn, actor, "change", action, dossier_id=row["id"], student_id=row["student_id"])
+    return version
+
+
+async def sections(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT section_id, part, answers, progress, version, updated_at FROM dossier_sections WHERE dossier_id = $1",
+        dossier_id)
+
+
+async def student_part_b(conn: asyncpg.Connection, student_id: uuid.UUID, *, lock: bool = False) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT section_id, answers, progress, version, updated_at, form_version FROM student_part_b "
+        "WHERE student_id = $1" + (" FOR UPDATE" if lock else ""), student_id)
+
+
+async def save_section(conn: asyncpg.Connection, dossier_id: uuid.UUID, section_id: str, part: str,
+                       answers: dict, progress: int, expected_version: int, actor: Actor) -> int:
+    """Upsert one section at ``expected_version`` + 1 (the caller checked the version under lock)."""
+    return await conn.fetchval(
+        """INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version, updated_by)
+           VALUES ($1, $2, $3, $4, $5, $6 + 1, $7)
+           ON CONFLICT (dossier_id, section_id) DO UPDATE SET answers = EXCLUDED.answers,
+               progress = EXCLUDED.progress, version = EXCLUDED.version, updated_at = now(),
+               updated_by = EXCLUDED.updated_by
+           RETURNING version""", dossier_id, section_id, part, answers, progress, expected_version, actor.account_id)
+
+
+async def lock_student(conn: asyncpg.Connection, student_id: uuid.UUID) -> None:
+    """A transaction lock on one student's shared data (the student-specific part B). Take it
+    before locking any of the student's dossiers."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", int.from_bytes(student_id.bytes[:8], "big", signed=True))
+
+
+async def save_student_section(conn: asyncpg.Connection, student_id: uuid.UUID, section_id: str, form_version: str,
+                               answers: dict, progress: int, expected_version: int, actor: Actor) -> int | None:
+    """Write a section of the student-specific part B if it is still at ``expected_version``;
+    None when someone else wrote it first (the caller answers 412)."""
+    return await conn.fetchval(
+        """INSERT INTO student_part_b (student_id, section_id, form_version, answers, progress, version, updated_by)
+           VALUES ($1, $2, $3, $4, $5, $6 + 1, $7)
+           ON CONFLICT (student_id, section_id) DO UPDATE SET form_version = EXCLUDED.form_version,
+               answers = EXCLUDED.answers, progress = EXCLUDED.progress, version = EXCLUDED.version,
+               updated_at = now(), updated_by = EXCLUDED.updated_by
+           WHERE student_part_b.version = $6
+           RETURNING version""",
+        student_id, section_id, form_version, answers, progress, expected_version, actor.account_id)

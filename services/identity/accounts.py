@@ -1,0 +1,195 @@
+"""Student registration (BSN + e-mail), the links in mails that set a password (verification,
+"wachtwoord vergeten", staff invitations).
+
+Registration answers the same whether or not the address or BSN already has an account: a new
+person gets a verification mail, the owner of an existing account a notice ("er is al een
+account"). The account is made only when the link is followed, so typing someone else's BSN
+claims nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from services.identity.context import (HASHER, VAULT, Detail, api, issue_email_token, mail_allowed,
+                                       normalize_email, settings_of)
+from services.identity.domain.bsn import BsnError, normalize_bsn
+from services.identity.domain.passwords import check_password
+from services.identity.domain.tokens import hash_token
+from shared.api import json_response, read_body
+from shared.app import DB, OUTBOX
+from shared.events.identity_events import (AccountExistsNotice, PasswordChanged, PasswordResetRequested,
+                                           VerificationRequested)
+from shared.problems import Problem
+
+REGISTERED = ("Bijna klaar! We hebben een e-mail gestuurd naar het adres dat je opgaf. "
+              "Klik op de link in die e-mail om verder te gaan.")
+RESET_REQUESTED = ("Als er een account bij dit e-mailadres hoort, ontvang je binnen enkele minuten een e-mail "
+                   "met een link om een nieuw wachtwoord te kiezen.")
+LINK_GONE = "Deze link werkt niet meer: hij is al gebruikt of verlopen. Vraag een nieuwe aan."
+
+
+class RegistrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bsn: str = Field(max_length=32, description="burgerservicenummer (9 cijfers)")
+    email: EmailStr = Field(max_length=254)
+
+
+class PasswordLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=200, description="the token from the link in the mail")
+    password: str = Field(max_length=4096)
+
+
+class ResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr = Field(max_length=254)
+
+
+def _invalid(field: str, *messages: str) -> Problem:
+    return Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
+                   errors=[{"field": field, "message": m} for m in messages])
+
+
+@api.route("POST", "/v1/registrations", summary="Account aanmaken met BSN en e-mail (stap 2); "
+           "stuurt een verificatiemail", body=RegistrationIn, response=Detail, status=202, tags=("account",))
+async def register(request: web.Request) -> web.Response:
+    body = await read_body(request, RegistrationIn)
+    try:
+        bsn = normalize_bsn(body.bsn)
+    except BsnError as exc:
+        raise _invalid("bsn", str(exc)) from None
+    settings, vault, outbox = settings_of(request), request.app[VAULT], request.app[OUTBOX]
+    email = normalize_email(str(body.email))
+    bsn_hmac = vault.bsn_hash(bsn)
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        owners = await conn.fetch("SELECT id, email FROM accounts WHERE email = $1 OR bsn_hmac = $2", email, bsn_hmac)
+        if owners:
+            for owner in owners:
+                if await mail_allowed(conn, vault, "exists", owner["email"], settings.mail_repeat_seconds):
+                    await outbox.add(conn, AccountExistsNotice(
+                        account_id=owner["id"], email=owner["email"], login_url=settings.link("/inloggen"),
+                        reset_url=settings.link("/account/wachtwoord-vergeten")), subject=str(owner["id"]))
+        else:
+            token_id = uuid.uuid4()
+            token, expires_at = await issue_email_token(
+                conn, purpose="verification", email=email, ttl=timedelta(hours=settings.verification_ttl_hours),
+                bsn_ciphertext=vault.encrypt_bsn(bsn), bsn_hmac=bsn_hmac, token_id=token_id)
+            await outbox.add(conn, VerificationRequested(
+                verification_id=token_id, email=email, expires_at=expires_at,
+                verify_url=settings.link(f"/account/verifieren?token={token}")), subject=str(token_id))
+    return json_response(Detail(detail=REGISTERED), status=202)
+
+
+async def _open_link(conn: asyncpg.Connection, token: str, purpose: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        """SELECT * FROM email_tokens WHERE token_hash = $1 AND purpose = $2
+           AND used_at IS NULL AND expires_at > now()""", hash_token(token), purpose)
+    if row is None:
+        raise Problem(410, LINK_GONE, code="link-expired")
+    return row
+
+
+async def _new_password_hash(request: web.Request, password: str, email: str) -> str:
+    problems = check_password(password, email=email)
+    if problems:
+        raise _invalid("password", *problems)
+    return await request.app[HASHER].hash(password)
+
+
+async def _consume(conn: asyncpg.Connection, token_id: uuid.UUID) -> None:
+    used = await conn.fetchval(
+        """UPDATE email_tokens SET used_at = now() WHERE id = $1 AND used_at IS NULL AND expires_at > now()
+           RETURNING true""", token_id)
+    if not used:  # a second click that was quicker
+        raise Problem(410, LINK_GONE, code="link-expired")
+
+
+@api.route("POST", "/v1/registrations/confirm", summary="Link uit de verificatiemail volgen: e-mailadres "
+           "bevestigd, wachtwoord gekozen, account gemaakt (stap 3-4)", body=PasswordLinkIn, response=Detail,
+           tags=("account",))
+async def confirm_registration(request: web.Request) -> web.Response:
+    body = await read_body(request, PasswordLinkIn)
+    async with request.app[DB].acquire(timeout=10) as conn:
+        link = await _open_link(conn, body.token, "verification")
+    password_hash = await _new_password_hash(request, body.password, link["email"])
+    try:
+        async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+            await _consume(conn, link["id"])
+            await conn.execute(
+                """INSERT INTO accounts (id, email, kind, password_hash, email_verified_at, bsn_ciphertext, bsn_hmac,
+                                         password_changed_at)
+                   VALUES ($1, $2, 'student', $3, now(), $4, $5, now())""",
+                uuid.uuid4(), link["email"], password_hash, link["bsn_ciphertext"], link["bsn_hmac"])
+    except asyncpg.UniqueViolationError:  # an account was made meanwhile (another link, the same person)
+        raise Problem(409, "Er is al een account voor deze gegevens. Log in, of kies 'wachtwoord vergeten'.",
+                      code="account-exists") from None
+    return json_response(Detail(detail="Je e-mailadres is bevestigd en je wachtwoord is ingesteld. "
+                                       "Je kunt nu inloggen met je e-mailadres en wachtwoord."))
+
+
+@api.route("POST", "/v1/password-resets", summary="Wachtwoord vergeten: stuurt een link als het adres bekend is "
+           "(zelfde antwoord als het niet bekend is)", body=ResetIn, response=Detail, status=202, tags=("account",))
+async def request_reset(request: web.Request) -> web.Response:
+    body = await read_body(request, ResetIn)
+    settings, vault, outbox = settings_of(request), request.app[VAULT], request.app[OUTBOX]
+    email = normalize_email(str(body.email))
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        account = await conn.fetchrow("SELECT id, email FROM accounts WHERE email = $1 AND active", email)
+        if account and await mail_allowed(conn, vault, "reset", email, settings.mail_repeat_seconds):
+            await conn.execute("""UPDATE email_tokens SET used_at = now()
+                                  WHERE account_id = $1 AND purpose = 'password_reset' AND used_at IS NULL""",
+                               account["id"])
+            token, expires_at = await issue_email_token(
+                conn, purpose="password_reset", email=email, account_id=account["id"],
+                ttl=timedelta(minutes=settings.password_reset_ttl_minutes))
+            await outbox.add(conn, PasswordResetRequested(
+                account_id=account["id"], email=email, expires_at=expires_at,
+                reset_url=settings.link(f"/account/wachtwoord-herstellen?token={token}")),
+                subject=str(account["id"]))
+    return json_response(Detail(detail=RESET_REQUESTED), status=202)
+
+
+async def _set_password_by_link(request: web.Request, body: PasswordLinkIn, purpose: str) -> None:
+    async with request.app[DB].acquire(timeout=10) as conn:
+        link = await _open_link(conn, body.token, purpose)
+    password_hash = await _new_password_hash(request, body.password, link["email"])
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        await _consume(conn, link["id"])
+        account = await conn.fetchrow(
+            """UPDATE accounts SET password_hash = $2, password_changed_at = now(),
+                      email_verified_at = coalesce(email_verified_at, now())
+               WHERE id = $1 AND active RETURNING id, email, password_changed_at""", link["account_id"], password_hash)
+        if account is None:
+            raise Problem(410, LINK_GONE, code="link-expired")
+        # every open link of this account stops working, every session ends
+        await conn.execute("""UPDATE email_tokens SET used_at = now() WHERE account_id = $1 AND used_at IS NULL
+                              AND purpose IN ('password_reset', 'invitation')""", account["id"])
+        ended = await conn.fetchval(
+            """WITH e AS (UPDATE sessions SET ended_at = now() WHERE account_id = $1 AND ended_at IS NULL RETURNING 1)
+               SELECT count(*) FROM e""", account["id"])
+        if purpose == "password_reset" or ended:
+            await request.app[OUTBOX].add(conn, PasswordChanged(
+                account_id=account["id"], email=account["email"], changed_at=account["password_changed_at"]),
+                subject=str(account["id"]))
+
+
+@api.route("POST", "/v1/password-resets/confirm", summary="Nieuw wachtwoord via de link uit de mail; beëindigt "
+           "alle sessies", body=PasswordLinkIn, response=Detail, tags=("account",))
+async def confirm_reset(request: web.Request) -> web.Response:
+    body = await read_body(request, PasswordLinkIn)
+    await _set_password_by_link(request, body, "password_reset")
+    return json_response(Detail(detail="Je nieuwe wachtwoord is ingesteld. Je bent overal uitgelogd; "
+                                       "log opnieuw in met je nieuwe wachtwoord."))
+
+
+@api.route("POST", "/v1/invitations/accept", summary="Uitnodiging aannemen: wachtwoord kiezen (medewerkers)",
+           body=PasswordLinkIn, response=Detail, tags=("account",))
+async def accept_invitation(request: web.Request) -> web.Response:
+    body = await read_body(request, PasswordLinkIn)
+    await _set_password_by_link(request, body, "invitation")
+    return json_response(Detail(detail="Welkom! Je wachtwoord is ingesteld. Je kunt nu inloggen."))

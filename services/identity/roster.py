@@ -1,0 +1,332 @@
+"""The roster: a school admin imports the CSV of the school administration system; staff read
+the students they may see, with the state of each student's activation code.
+
+Import rules:
+- all or nothing: a file with any error imports nothing and lists every error (line, field, reason);
+- students are matched by student number (leerlingnummer): a re-import updates, never duplicates;
+  students missing from a file are left as they are (a file may hold one class or one year);
+- classes are made as needed; when rows of a class name mentors (by e-mail), those become the
+  class's mentors (replacing the earlier ones); a class whose rows name none keeps its mentors;
+- a mentor address not yet on staff becomes a staff record (mentor) linked to the class, without
+  an invitation: the answer lists them under ``new_mentors``, the school admin invites them;
+- events (identity.student_changed, identity.class_mentors_changed, identity.staff_changed) only
+  for what really changed, written with the change in one transaction, in bulk.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from services.identity.access import ROSTER_READERS, Caller, caller
+from services.identity.context import VAULT, api, path_uuid, settings_of
+from services.identity.domain.activation_codes import code_status
+from services.identity.domain.names import full_name, sort_name
+from services.identity.domain.roster_csv import RosterError, RosterRow, parse_roster
+from services.identity.staff import publish_class_mentors
+from services.identity.vault import Vault
+from shared.api import json_response
+from shared.app import DB, OUTBOX
+from shared.events.identity_events import StaffChanged, StudentChanged
+from shared.outbox import Outbox
+from shared.problems import Problem
+
+ROSTER_LOCK = 7_316_102
+CSV_TYPES = {"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel", "application/octet-stream"}
+NO_STUDENT = "Deze leerling bestaat niet."
+
+
+class NewMentor(BaseModel):
+    staff_id: uuid.UUID
+    email: str
+
+
+class ImportOut(BaseModel):
+    detail: str
+    created: int
+    updated: int
+    unchanged: int
+    not_in_file: int = Field(description="students of the school that this file does not list (left unchanged)")
+    classes_created: list[str]
+    classes_with_changed_mentors: list[str]
+    new_mentors: list[NewMentor] = Field(description="made from the file, not yet invited")
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    too_big = Problem(413, f"Het bestand is te groot (maximaal {limit // (1024 * 1024) or 1} MB). "
+                      "Splits het op, bijvoorbeeld per leerjaar.", code="file-too-large")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _file_errors(rows: list[RosterRow]) -> list[RosterError]:
+    """Checks over rows that the parser does not do: the same BSN twice."""
+    seen: dict[str, int] = {}
+    errors = []
+    for row in rows:
+        if row.bsn is None:
+            continue
+        if row.bsn in seen:
+            errors.append(RosterError(row.line, "BSN", f"Dit BSN staat ook op regel {seen[row.bsn]}."))
+        else:
+            seen[row.bsn] = row.line
+    return errors
+
+
+def _problem(errors: list[RosterError]) -> Problem:
+    n = len(errors)
+    return Problem(422, f"Het bestand is niet ingelezen: {'er is 1 fout' if n == 1 else f'er zijn {n} fouten'}. "
+                   "Verbeter het bestand en lees het opnieuw in; er is niets veranderd.", code="roster-invalid",
+                   errors=[{"line": e.line, "field": e.field, "message": e.reason} for e in errors])
+
+
+async def import_rows(conn: asyncpg.Connection, outbox: Outbox, vault: Vault, school_id: uuid.UUID,
+                      rows: list[RosterRow]) -> ImportOut:
+    """Apply parsed rows inside the caller's transaction (raises a 422 Problem for staff conflicts)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", ROSTER_LOCK, str(school_id))
+
+    # classes: the leerjaar most rows of a class give
+    years: dict[str, Counter] = {}
+    for r in rows:
+        years.setdefault(r.class_name, Counter())[r.school_year] += 1
+    class_year = {name: counts.most_common(1)[0][0] for name, counts in years.items()}
+    before = {r["name"]: r for r in await conn.fetch(
+        "SELECT id, name, school_year FROM classes WHERE school_id = $1 AND name = ANY($2::text[])",
+        school_id, list(class_year))}
+    class_rows = await conn.fetch(
+        """INSERT INTO classes (id, school_id, name, school_year)
+           SELECT gen_random_uuid(), $1, n, y FROM unnest($2::text[], $3::int[]) AS t(n, y)
+           ON CONFLICT (school_id, name) DO UPDATE SET school_year = EXCLUDED.school_year
+           RETURNING id, name""", school_id, list(class_year), list(class_year.values()))
+    class_id = {r["name"]: r["id"] for r in class_rows}
+    class_name = {v: k for k, v in class_id.items()}
+    created_classes = sorted(n for n in class_year if n not in before)
+    touched = {class_id[n] for n in class_year if n not in before or before[n]["school_year"] != class_year[n]}
+
+    # mentors: by e-mail address among the school's staff
+    first_line: dict[str, int] = {}
+    wanted: dict[str, set[str]] = {}
+    for r in rows:
+        for e in r.mentor_emails:
+            first_line.setdefault(e, r.line)
+            wanted.setdefault(r.class_name, set()).add(e)
+    staff = {r["email"]: r for r in await conn.fetch(
+        "SELECT id, email, role, active FROM staff WHERE school_id = $1 AND email = ANY($2::text[])",
+        school_id, list(first_line))}
+    errors = []
+    for email, s in staff.items():
+        if not s["active"]:
+            errors.append(RosterError(first_line[email], "Mentor", f"{email} is niet meer actief op deze school. "
+                                      "Maak de medewerker weer actief of haal het adres uit het bestand."))
+        elif s["role"] not in ("mentor", "counsellor"):
+            errors.append(RosterError(first_line[email], "Mentor", f"{email} is geen mentor of decaan."))
+    if errors:
+        raise _problem(sorted(errors, key=lambda e: e.line))
+    new_emails = sorted(e for e in first_line if e not in staff)
+    new_ids = [uuid.uuid4() for _ in new_emails]
+    if new_emails:
+        await conn.execute(
+            """INSERT INTO staff (id, school_id, role, name, email)
+               SELECT i, $1, 'mentor', e, e FROM unnest($2::uuid[], $3::text[]) AS t(i, e)""",
+            school_id, new_ids, new_emails)
+        await outbox.add_many(conn, [(StaffChanged(staff_id=i, school_id=school_id, role="mentor", name=e, email=e),
+                                      str(i)) for i, e in zip(new_ids, new_emails)])
+    staff_id = {e: s["id"] for e, s in staff.items()} | dict(zip(new_emails, new_ids))
+    wanted_ids = {class_id[c]: {staff_id[e] for e in emails} for c, emails in wanted.items()}
+    current: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for r in await conn.fetch("SELECT class_id, staff_id FROM class_mentors WHERE class_id = ANY($1::uuid[])",
+                              list(wanted_ids)):
+        current.setdefault(r["class_id"], set()).add(r["staff_id"])
+    mentors_changed = [c for c, ids in wanted_ids.items() if current.get(c, set()) != ids]
+    if mentors_changed:
+        await conn.execute("DELETE FROM class_mentors WHERE class_id = ANY($1::uuid[])", mentors_changed)
+        pairs = [(c, s) for c in mentors_changed for s in wanted_ids[c]]
+        await conn.execute("INSERT INTO class_mentors (class_id, staff_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])",
+                           [p[0] for p in pairs], [p[1] for p in pairs])
+    await publish_class_mentors(conn, outbox, sorted(touched | set(mentors_changed)))
+
+    # students: one upsert; only rows that changed come back
+    changed = await conn.fetch(
+        """INSERT INTO students AS s (id, school_id, student_number, roepnaam, voornamen, tussenvoegsel, achternaam,
+                                      date_of_birth, class_id, school_year, email, bsn_ciphertext, bsn_hmac)
+           SELECT gen_random_uuid(), $1, t.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                  $7::date[], $8::uuid[], $9::int[], $10::text[], $11::bytea[], $12::bytea[]) AS t
+           ON CONFLICT (school_id, student_number) DO UPDATE SET
+               roepnaam = EXCLUDED.roepnaam, voornamen = EXCLUDED.voornamen, tussenvoegsel = EXCLUDED.tussenvoegsel,
+               achternaam = EXCLUDED.achternaam, date_of_birth = EXCLUDED.date_of_birth, class_id = EXCLUDED.class_id,
+               school_year = EXCLUDED.school_year, email = EXCLUDED.email,
+               bsn_ciphertext = CASE WHEN s.bsn_hmac IS NOT DISTINCT FROM EXCLUDED.bsn_hmac THEN s.bsn_ciphertext
+                                     ELSE EXCLUDED.bsn_ciphertext END,
+               bsn_hmac = EXCLUDED.bsn_hmac, active = true, updated_at = now()
+           WHERE (s.roepnaam, s.voornamen, s.tussenvoegsel, s.achternaam, s.date_of_birth, s.class_id, s.school_year,
+                  s.email, s.bsn_hmac, s.active)
+                 IS DISTINCT FROM (EXCLUDED.roepnaam, EXCLUDED.voornamen, EXCLUDED.tussenvoegsel, EXCLUDED.achternaam,
+                  EXCLUDED.date_of_birth, EXCLUDED.class_id, EXCLUDED.school_year, EXCLUDED.email, EXCLUDED.bsn_hmac, true)
+           RETURNING s.*, (xmax = 0) AS inserted""",
+        school_id, [r.student_number for r in rows], [r.roepnaam for r in rows], [r.voornamen for r in rows],
+        [r.tussenvoegsel for r in rows], [r.achternaam for r in rows], [r.date_of_birth for r in rows],
+        [class_id[r.class_name] for r in rows], [r.school_year for r in rows], [r.email for r in rows],
+        [vault.encrypt_bsn(r.bsn) if r.bsn else None for r in rows],
+        [vault.bsn_hash(r.bsn) if r.bsn else None for r in rows])
+    await outbox.add_many(conn, [(student_event(s, class_name[s["class_id"]]), str(s["id"])) for s in changed])
+    created = sum(1 for s in changed if s["inserted"])
+    not_in_file = await conn.fetchval(
+        "SELECT count(*) FROM students WHERE school_id = $1 AND active AND NOT student_number = ANY($2::text[])",
+        school_id, [r.student_number for r in rows])
+    return ImportOut(
+        detail=f"Het bestand is ingelezen: {len(rows)} leerlingen.", created=created,
+        updated=len(changed) - created, unchanged=len(rows) - len(changed), not_in_file=not_in_file,
+        classes_created=created_classes, classes_with_changed_mentors=sorted(class_name[c] for c in mentors_changed),
+        new_mentors=[NewMentor(staff_id=i, email=e) for i, e in zip(new_ids, new_emails)])
+
+
+def student_event(s: asyncpg.Record, class_name: str) -> StudentChanged:
+    return StudentChanged(
+        student_id=s["id"], school_id=s["school_id"], student_number=s["student_number"], roepnaam=s["roepnaam"],
+        voornamen=s["voornamen"], tussenvoegsel=s["tussenvoegsel"], achternaam=s["achternaam"],
+        date_of_birth=s["date_of_birth"], class_id=s["class_id"], class_name=class_name,
+        school_year=s["school_year"], email=s["email"], account_id=s["account_id"], active=s["active"])
+
+
+@api.route("POST", "/v1/roster/imports", summary="Leerlingenbestand (CSV uit het administratiepakket) inlezen; "
+           "alles of niets (schoolbeheerder). Stuur het bestand als body met Content-Type: text/csv.",
+           response=ImportOut, tags=("leerlingen",), auth=True)
+async def import_roster(request: web.Request) -> web.Response:
+    settings = settings_of(request)
+    async with request.app[DB].acquire(timeout=10) as conn:
+        who = await caller(request, conn, "school_admin")
+        kind = await conn.fetchval("SELECT kind FROM schools WHERE id = $1", who.school_id)
+    if kind != "vo":
+        raise Problem(409, "Alleen een VO-school leest een leerlingenbestand in.", code="not-vo")
+    if request.content_type not in CSV_TYPES:
+        raise Problem(415, "Stuur het leerlingenbestand als CSV (Content-Type: text/csv).", code="not-csv")
+    data = await _read_limited(request, settings.roster_max_bytes)
+    result = await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(parse_roster, data, max_rows=settings.roster_max_rows))
+    errors = result.errors or _file_errors(result.rows)
+    if errors:
+        raise _problem(errors)
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        summary = await import_rows(conn, request.app[OUTBOX], request.app[VAULT], who.school_id, result.rows)
+    return json_response(summary)
+
+
+# --- reading students ---------------------------------------------------------------------------
+
+
+class Activation(BaseModel):
+    status: str = Field(description="none | issued | expired | redeemed")
+    label: str = Field(description="geen code | verstrekt | verlopen | ingewisseld")
+    channel: str | None = Field(None, description="email | letter")
+    issued_at: datetime | None = None
+    expires_on: date | None = None
+    redeemed_at: datetime | None = None
+
+
+class StudentOut(BaseModel):
+    student_id: uuid.UUID
+    student_number: str
+    name: str
+    sort_name: str
+    roepnaam: str
+    voornamen: str
+    tussenvoegsel: str
+    achternaam: str
+    date_of_birth: date
+    class_id: uuid.UUID
+    class_name: str
+    school_year: int
+    email: str | None
+    has_bsn: bool
+    account_linked: bool
+    activation: Activation
+
+
+class StudentList(BaseModel):
+    students: list[StudentOut]
+    total: int
+
+
+STUDENT_QUERY = """
+    SELECT s.*, c.name AS class_name, ac.channel, ac.issued_at, ac.expires_on, ac.redeemed_at
+    FROM students s JOIN classes c ON c.id = s.class_id
+    LEFT JOIN activation_codes ac ON ac.student_id = s.id AND ac.invalidated_at IS NULL
+"""
+
+
+def student_out(r: asyncpg.Record, now: datetime) -> StudentOut:
+    status = code_status(r["issued_at"], r["expires_on"], r["redeemed_at"], now)
+    return StudentOut(
+        student_id=r["id"], student_number=r["student_number"],
+        name=full_name(r["roepnaam"], r["tussenvoegsel"], r["achternaam"]),
+        sort_name=sort_name(r["roepnaam"], r["tussenvoegsel"], r["achternaam"]), roepnaam=r["roepnaam"],
+        voornamen=r["voornamen"], tussenvoegsel=r["tussenvoegsel"], achternaam=r["achternaam"],
+        date_of_birth=r["date_of_birth"], class_id=r["class_id"], class_name=r["class_name"],
+        school_year=r["school_year"], email=r["email"], has_bsn=r["bsn_hmac"] is not None,
+        account_linked=r["account_id"] is not None,
+        activation=Activation(status=status.value, label=status.label, channel=r["channel"], issued_at=r["issued_at"],
+                              expires_on=r["expires_on"], redeemed_at=r["redeemed_at"]))
+
+
+async def visible_student(conn: asyncpg.Connection, who: Caller, student_id: uuid.UUID) -> asyncpg.Record:
+    cond, value = who.student_condition("s", 2)
+    row = await conn.fetchrow(STUDENT_QUERY + f" WHERE s.id = $1 AND {cond}", student_id, value)
+    if row is None:
+        raise Problem(404, NO_STUDENT)
+    return row
+
+
+@api.route("GET", "/v1/students", summary="Leerlingen met de stand van hun activatiecode (mentor: eigen klassen; "
+           "decaan, schoolbeheerder: school). Filters: class_id, school_year, q, activation",
+           response=StudentList, tags=("leerlingen",), auth=True)
+async def list_students(request: web.Request) -> web.Response:
+    query = request.query
+    async with request.app[DB].acquire(timeout=10) as conn:
+        who = await caller(request, conn, *ROSTER_READERS)
+        cond, value = who.student_condition("s", 1)
+        where, args = [cond, "s.active"], [value]
+        try:
+            if query.get("class_id"):
+                args.append(uuid.UUID(query["class_id"]))
+                where.append(f"s.class_id = ${len(args)}")
+            if query.get("school_year"):
+                args.append(int(query["school_year"]))
+                where.append(f"s.school_year = ${len(args)}")
+        except ValueError:
+            raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
+                          errors=[{"field": "class_id/school_year", "message": "Deze waarde is ongeldig."}]) from None
+        if query.get("q", "").strip():
+            args.append(query["q"].strip()[:100].casefold())
+            where.append(f"""strpos(lower(concat_ws(' ', s.roepnaam, s.voornamen, s.tussenvoegsel, s.achternaam,
+                                                    s.student_number, c.name)), ${len(args)}) > 0""")
+        rows = await conn.fetch(STUDENT_QUERY + " WHERE " + " AND ".join(where)
+                                + " ORDER BY c.name, s.achternaam, s.roepnaam", *args)
+    now = datetime.now(UTC)
+    students = [student_out(r, now) for r in rows]
+    wanted = query.get("activation")
+    if wanted:
+        students = [s for s in students if s.activation.status == wanted]
+    return json_response(StudentList(students=students, total=len(students)))
+
+
+@api.route("GET", "/v1/students/{student_id}", summary="Eén leerling", response=StudentOut, tags=("leerlingen",),
+           auth=True)
+async def get_student(request: web.Request) -> web.Response:
+    student_id = path_uuid(request, "student_id", NO_STUDENT)
+    async with request.app[DB].acquire(timeout=10) as conn:
+        who = await caller(request, conn, *ROSTER_READERS)
+        row = await visible_student(conn, who, student_id)
+    return json_response(student_out(row, datetime.now(UTC)))

@@ -1,0 +1,110 @@
+"""Identity's HTTP API as the portal uses it: every path of identity is named here, once."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from services.portal.backend import call, get_json, raw_call, send_json
+
+
+# -- anonymous: accounts, login, passwords ------------------------------------------------------
+
+async def register(request: web.Request, bsn: str, email: str) -> None:
+    await raw_call(request, "identity", "POST", "/v1/registrations", json={"bsn": bsn, "email": email})
+
+
+async def complete_registration(request: web.Request, token: str, password: str) -> dict:
+    reply = await raw_call(request, "identity", "POST", "/v1/registrations/confirm",
+                           json={"token": token, "password": password})
+    return reply.json() or {}
+
+
+async def log_in(request: web.Request, email: str, password: str) -> dict:
+    reply = await raw_call(request, "identity", "POST", "/v1/sessions",
+                           json={"email": email, "password": password})
+    return reply.json()
+
+
+async def refresh_tokens(request: web.Request, refresh_token: str) -> dict:
+    reply = await raw_call(request, "identity", "POST", "/v1/sessions/refresh",
+                           json={"refresh_token": refresh_token})
+    return reply.json()
+
+
+async def log_out(request: web.Request, access_token: str | None, refresh_token: str | None) -> None:
+    await raw_call(request, "identity", "DELETE", "/v1/sessions/current", token=access_token)
+
+
+async def forgot_password(request: web.Request, email: str) -> None:
+    await raw_call(request, "identity", "POST", "/v1/password-resets", json={"email": email})
+
+
+async def reset_password(request: web.Request, token: str, password: str) -> None:
+    await raw_call(request, "identity", "POST", "/v1/password-resets/confirm",
+                   json={"token": token, "password": password})
+
+
+async def accept_invitation(request: web.Request, token: str, password: str) -> None:
+    await raw_call(request, "identity", "POST", "/v1/invitations/accept",
+                   json={"token": token, "password": password})
+
+
+# -- student --------------------------------------------------------------------------------------
+
+async def redeem_code(request: web.Request, code: str) -> dict:
+    return await send_json(request, "identity", "POST", "/v1/activation-codes/redeem", {"code": code})
+
+
+async def me(request: web.Request) -> dict:
+    return await get_json(request, "identity", "/v1/me")
+
+
+
+
+# -- catalogue ------------------------------------------------------------------------------------
+
+async def institutions(request: web.Request) -> list[dict]:
+    reply = await raw_call(request, "identity", "GET", "/v1/institutions")  # public
+    return reply.json().get("institutions", [])
+
+
+# -- staff: codes, classes, students --------------------------------------------------------------
+
+async def classes(request: web.Request) -> list[dict]:
+    return (await get_json(request, "identity", "/v1/classes")).get("classes", [])
+
+
+async def issue_codes(request: web.Request, body: dict[str, Any], idempotency_key: str) -> dict:
+    return await send_json(request, "identity", "POST", "/v1/activation-codes", body,
+                           headers={"Idempotency-Key": idempotency_key})
+
+
+async def students(request: web.Request, params: dict[str, Any]) -> dict:
+    """The roster with each student's activation-code status (no paging: identity answers all)."""
+    return await get_json(request, "identity", "/v1/students", params=params)
+
+
+# -- school admin ---------------------------------------------------------------------------------
+
+async def import_roster(request: web.Request, content: bytes, filename: str) -> dict:
+    reply = await call(request, "identity", "POST", "/v1/roster/imports", data=content,
+                       headers={"Content-Type": "text/csv"})
+    return reply.json() or {}
+
+
+async def staff(request: web.Request) -> list[dict]:
+    return (await get_json(request, "identity", "/v1/staff")).get("staff", [])
+
+
+async def add_staff(request: web.Request, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "POST", "/v1/staff", body)
+
+
+async def set_class_mentors(request: web.Request, class_id: str, staff_ids: list[str]) -> dict:
+    return await send_json(request, "identity", "PUT", f"/v1/classes/{class_id}/mentors",
+                           {"staff_ids": staff_ids})
+
+
+async def invite_staff(request: web.Request, staff_id: str) -> dict:
+    return await send_json(request, "identity", "POST", f"/v1/staff/{staff_id}/invitation", {})

@@ -1,0 +1,65 @@
+"""MBO staff: the inbox of completed dossiers (warm handover and contact wishes first), a dossier
+with its PDF, and "afgehandeld"."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.portal import api_dossier, backend, sessions
+from services.portal.formview import DossierView, readable
+from services.portal.render import flash, redirect, render
+from services.portal.views.staff import _params, _uuid, page_number, paged
+from services.portal.views.student import catalogue, pdf_response
+from shared.app import SETTINGS
+from shared.auth import Principal
+
+routes = web.RouteTableDef()
+
+
+def _mbo(request: web.Request) -> Principal:
+    session = sessions.current(request)
+    if session is None or not session.logged_in:
+        raise backend.LoginRequired()
+    if session.principal.role != "mbo_staff":
+        raise web.HTTPNotFound()
+    return session.principal
+
+
+@routes.get("/mbo")
+async def inbox(request: web.Request) -> web.Response:
+    _mbo(request)
+    number = page_number(request)
+    show = "afgehandeld" if request.query.get("toon") == "afgehandeld" else "open"
+    # the service puts warm handover and contact wishes first
+    data = await api_dossier.mbo_inbox(request, _params(request, number,
+                                                        handled="true" if show == "afgehandeld" else "false"))
+    items, page = paged(data, number, request.app[SETTINGS].page_size, "dossiers")
+    return await render(request, "mbo_inbox.html", {"title": "Ontvangen dossiers", "items": items, "page": page,
+                                                    "show": show})
+
+
+@routes.get("/mbo/dossiers/{dossier_id}")
+async def dossier(request: web.Request) -> web.Response:
+    _mbo(request)
+    raw, etag = await api_dossier.dossier(request, _uuid(request.match_info["dossier_id"]))
+    view = DossierView.of(raw, etag)
+    cat = await catalogue(request)
+    return await render(request, "mbo_dossier.html", {
+        "title": "Dossier", "view": view, "programme": view.choice_label(),
+        "part_a": readable(view.part_a, "part_a", view.answers_a, cat),
+        "part_b": readable(view.part_b, "part_b", view.answers_b, cat)})
+
+
+@routes.post("/mbo/dossiers/{dossier_id}/afgehandeld")
+async def handled(request: web.Request) -> web.Response:
+    _mbo(request)
+    raw, etag = await api_dossier.dossier(request, _uuid(request.match_info["dossier_id"]))
+    view = DossierView.of(raw, etag)
+    await api_dossier.handled(request, view.id, view.version)
+    flash(request, "Het dossier is afgehandeld. De leerling en de mentor zien dat.", "success")
+    raise redirect("/mbo")
+
+
+@routes.get("/mbo/dossiers/{dossier_id}/pdf/{part}")
+async def pdf(request: web.Request) -> web.StreamResponse:
+    _mbo(request)
+    return await pdf_response(request)

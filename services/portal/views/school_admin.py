@@ -1,0 +1,140 @@
+"""School admin (schoolbeheerder): roster import with the row-by-row error report, staff, and
+the mentors linked to each class."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.portal import api_identity, backend, sessions
+from services.portal.backend import ApiError
+from services.portal.render import flash, redirect, render
+from services.portal.views.staff import _uuid, page_number, paged
+from shared.app import SETTINGS
+from shared.auth import Principal
+
+routes = web.RouteTableDef()
+ROLES = [("mentor", "Mentor"), ("counsellor", "Decaan"), ("school_admin", "Schoolbeheerder")]
+
+
+def _admin(request: web.Request) -> Principal:
+    session = sessions.current(request)
+    if session is None or not session.logged_in:
+        raise backend.LoginRequired()
+    if session.principal.role not in ("school_admin", "admin"):
+        raise web.HTTPNotFound()
+    return session.principal
+
+
+@routes.get("/beheer")
+async def home(request: web.Request) -> web.Response:
+    _admin(request)
+    return await render(request, "admin_home.html", {"title": "Beheer"})
+
+
+@routes.get("/beheer/leerlingenbestand")
+async def roster_page(request: web.Request) -> web.Response:
+    _admin(request)
+    return await render(request, "roster_import.html", {"title": "Leerlingenbestand inlezen", "report": None,
+                                                        "errors": {}})
+
+
+@routes.post("/beheer/leerlingenbestand")
+async def roster_import(request: web.Request) -> web.Response:
+    _admin(request)
+    post = await request.post()
+    upload = post.get("bestand")
+    if upload is None or not hasattr(upload, "file"):
+        return await render(request, "roster_import.html", {
+            "title": "Leerlingenbestand inlezen", "report": None,
+            "errors": {"bestand": "Kies een CSV-bestand om in te lezen."}}, status=400)
+    content = upload.file.read()
+    if not content:
+        return await render(request, "roster_import.html", {
+            "title": "Leerlingenbestand inlezen", "report": None,
+            "errors": {"bestand": "Het bestand is leeg."}}, status=400)
+    try:
+        report = await api_identity.import_roster(request, content, getattr(upload, "filename", "") or "")
+    except ApiError as err:
+        if err.status in (400, 409, 413, 415, 422):
+            rows = err.errors
+            return await render(request, "roster_import.html", {
+                "title": "Leerlingenbestand inlezen", "errors": {},
+                "report": {"ok": False, "detail": err.detail, "rows": rows}}, status=422)
+        raise
+    return await render(request, "roster_import.html", {"title": "Leerlingenbestand inlezen", "errors": {},
+                                                        "report": {"ok": True, **report}})
+
+
+@routes.get("/beheer/medewerkers")
+async def staff_page(request: web.Request) -> web.Response:
+    _admin(request)
+    return await _staff_page(request, {}, {})
+
+
+async def _staff_page(request, values, errors, status=200):
+    number = page_number(request)
+    items, page = paged(await api_identity.staff(request), number, request.app[SETTINGS].page_size)
+    return await render(request, "staff_list.html", {"title": "Medewerkers", "items": items, "page": page,
+                                                     "values": values, "errors": errors, "roles": ROLES},
+                        status=status)
+
+
+@routes.post("/beheer/medewerkers")
+async def add_staff(request: web.Request) -> web.Response:
+    _admin(request)
+    post = await request.post()
+    values = {k: str(post.get(k, "")).strip()[:200] for k in ("name", "email", "role")}
+    errors = {}
+    if not values["name"]:
+        errors["name"] = "Vul de naam in."
+    if "@" not in values["email"]:
+        errors["email"] = "Vul een geldig e-mailadres in."
+    if values["role"] not in dict(ROLES):
+        errors["role"] = "Kies een rol."
+    if not errors:
+        try:
+            await api_identity.add_staff(request, values)
+        except ApiError as err:
+            if err.status in (409, 422):
+                errors = err.field_errors() or {"email": err.detail}
+            else:
+                raise
+        else:
+            flash(request, f"{values['name']} is toegevoegd en krijgt een e-mail om een wachtwoord te kiezen.",
+                  "success")
+            raise redirect("/beheer/medewerkers")
+    return await _staff_page(request, values, errors, 400)
+
+
+@routes.post("/beheer/medewerkers/{staff_id}/uitnodigen")
+async def invite_staff(request: web.Request) -> web.Response:
+    _admin(request)
+    try:
+        await api_identity.invite_staff(request, _uuid(request.match_info["staff_id"]))
+    except ApiError as err:
+        if err.status != 409:
+            raise
+        flash(request, err.detail, "error")
+    else:
+        flash(request, "De uitnodiging is verstuurd.", "success")
+    raise redirect("/beheer/medewerkers")
+
+
+@routes.get("/beheer/klassen")
+async def classes_page(request: web.Request) -> web.Response:
+    _admin(request)
+    classes = await api_identity.classes(request)
+    mentors = [s for s in await api_identity.staff(request) if s.get("role") in ("mentor", "counsellor")
+               and s.get("active", True)]
+    return await render(request, "classes.html", {"title": "Klassen en mentoren", "classes": classes,
+                                                  "mentors": mentors})
+
+
+@routes.post("/beheer/klassen/{class_id}")
+async def set_mentors(request: web.Request) -> web.Response:
+    _admin(request)
+    class_id = _uuid(request.match_info["class_id"])
+    post = await request.post()
+    staff_ids = [_uuid(str(v)) for v in post.getall("mentor", [])]
+    await api_identity.set_class_mentors(request, class_id, staff_ids)
+    flash(request, "De mentoren van de klas zijn opgeslagen.", "success")
+    raise redirect("/beheer/klassen")

@@ -1,0 +1,341 @@
+"""The student: Home with every dossier, Nieuw dossier with the activation code, Deel A per section,
+Versturen naar mentor, the Akkoordverklaring, reactivation and "download al mijn gegevens"."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from aiohttp import web
+
+from services.portal import api_dossier, api_document, api_identity, backend, sessions
+from services.portal.backend import ApiError
+from services.portal.formview import Catalogue, DossierView, fields_for, parse_section, readable
+from services.portal.render import flash, redirect, render
+from shared.auth import Principal
+
+routes = web.RouteTableDef()
+PDF_NAMES = {"a": "deel-a", "b": "deel-b", "alles": "dossier"}
+
+
+def _student(request: web.Request) -> Principal:
+    session = sessions.current(request)
+    if session is None or not session.logged_in:
+        raise backend.LoginRequired()
+    if session.principal.role != "student":
+        raise web.HTTPNotFound()
+    return session.principal
+
+
+async def catalogue(request: web.Request) -> Catalogue:
+    try:
+        return Catalogue.from_institutions(await api_identity.institutions(request))
+    except (ApiError, backend.BackendDown):
+        return Catalogue()
+
+
+async def _load(request: web.Request) -> DossierView:
+    raw, etag = await api_dossier.dossier(request, request.match_info["dossier_id"])
+    return DossierView.of(raw, etag)
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+
+def _check_id(request: web.Request) -> str:
+    return _uuid(request.match_info["dossier_id"])
+
+
+def _posted_version(post, current: int) -> int:
+    """The section version the page was made from (so a change in between is noticed: 412)."""
+    raw = str(post.get("version", ""))
+    return int(raw) if raw.isdigit() else current
+
+
+@routes.get("/leerling")
+async def home(request: web.Request) -> web.Response:
+    principal = _student(request)
+    # before the activation code is redeemed the account is not linked to a student: no dossiers yet
+    dossiers = await api_dossier.my_dossiers(request) if principal.student_id else []
+    return await render(request, "student_home.html", {"title": "Home", "rows": dossiers})
+
+
+@routes.get("/leerling/dossiers/nieuw")
+async def new_page(request: web.Request) -> web.Response:
+    principal = _student(request)
+    return await render(request, "new_dossier.html", {"title": "Nieuw dossier", "errors": {},
+                                                      "needs_code": principal.student_id is None})
+
+
+@routes.post("/leerling/dossiers/nieuw")
+async def new(request: web.Request) -> web.Response:
+    principal = _student(request)
+    form = await request.post()
+    code = str(form.get("code", "")).strip()[:64]
+    if principal.student_id is None or code:
+        if not code:
+            return await render(request, "new_dossier.html", {
+                "title": "Nieuw dossier", "needs_code": True,
+                "errors": {"code": "Vul de activatiecode in die je van je mentor of decaan hebt gekregen."}},
+                status=400)
+        try:
+            redeemed = await api_identity.redeem_code(request, code)
+        except ApiError as err:
+            if err.status in (400, 404, 409, 410, 422, 429):
+                message = err.field_errors().get("code") or err.detail
+                return await render(request, "new_dossier.html", {
+                    "title": "Nieuw dossier", "needs_code": True, "errors": {"code": message}}, status=400)
+            raise
+        # the new access token names the student; the refresh token stays
+        session = sessions.current(request)
+        if redeemed.get("access_token"):
+            await sessions.store_tokens(request, session, await backend.principal_from(
+                request, redeemed["access_token"]), {"access_token": redeemed["access_token"], "expires_in": 900})
+        else:
+            await backend.refresh(request, session)
+    created = await api_dossier.create(request)
+    dossier_id = _uuid(str(created.get("id")))
+    flash(request, "Je nieuwe dossier is gemaakt. Begin met deel A.", "success")
+    raise redirect(f"/leerling/dossiers/{dossier_id}")
+
+
+@routes.get("/leerling/dossiers/{dossier_id}")
+async def open_dossier(request: web.Request) -> web.Response:
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    if view.state == "agreement" and not view.archived:
+        raise redirect(f"/leerling/dossiers/{view.id}/akkoordverklaring")
+    if view.state == "part_a" and not view.archived:
+        first = view.part_a.sections_of("part_a")[0].id
+        raise redirect(f"/leerling/dossiers/{view.id}/deel-a/{first}")
+    return await render(request, "student_dossier.html", {
+        "title": "Mijn dossier", "view": view, "programme": view.choice_label()})
+
+
+async def _section_page(request: web.Request, view: DossierView, section_id: str, *, answers=None,
+                        errors=None, status: int = 200) -> web.Response:
+    try:
+        section = view.part_a.section(section_id)
+    except LookupError:
+        raise web.HTTPNotFound() from None
+    cat = await catalogue(request)
+    answers = answers if answers is not None else view.answers_a.get(section_id, {})
+    ids = [s.id for s in view.part_a.sections_of("part_a")]
+    index = ids.index(section_id)
+    labels = {f.id: f.label for f in section.fields}
+    return await render(request, "section_form.html", {
+        "title": f"Deel A – {section.title}", "view": view, "section": section,
+        "fields": fields_for(view.part_a, section_id, answers, errors or {}, cat), "catalogue": cat,
+        "errors": errors or {}, "labels": labels, "menu": view.menu("part_a"), "part_label": "Deel A",
+        "programme": view.choice_label(),
+        "base": f"/leerling/dossiers/{view.id}/deel-a", "next": ids[index + 1] if index + 1 < len(ids) else None,
+        "complete": view.part_percent("part_a") == 100,
+        "submit_url": f"/leerling/dossiers/{view.id}/versturen",
+        "submit_label": "Versturen naar mentor"}, status=status)
+
+
+@routes.get("/leerling/dossiers/{dossier_id}/deel-a/{section}")
+async def part_a_section(request: web.Request) -> web.Response:
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    if view.state != "part_a" or view.archived:
+        raise redirect(f"/leerling/dossiers/{view.id}")
+    return await _section_page(request, view, request.match_info["section"])
+
+
+@routes.post("/leerling/dossiers/{dossier_id}/deel-a/{section}")
+async def save_part_a_section(request: web.Request) -> web.Response:
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    section_id = request.match_info["section"]
+    try:
+        view.part_a.section(section_id)
+    except LookupError:
+        raise web.HTTPNotFound() from None
+    post = await request.post()
+    answers = parse_section(view.part_a, section_id, post)
+    try:
+        await api_dossier.save_section(request, view.id, "part_a", section_id, answers,
+                                       _posted_version(post, view.section_version(section_id)))
+    except ApiError as err:
+        if err.status == 422 and err.errors:
+            return await _section_page(request, view, section_id, answers=answers,
+                                       errors=err.field_errors(), status=422)
+        if err.status == 412:
+            flash(request, "Iemand anders heeft dit dossier net veranderd. Bekijk de gegevens en sla "
+                           "opnieuw op.", "warning")
+            raise redirect(request.path) from None
+        raise
+    after = str(post.get("after", ""))
+    if after == "close":
+        flash(request, "Je antwoorden zijn opgeslagen. Je kunt later verdergaan.", "success")
+        raise redirect("/leerling")
+    ids = [s.id for s in view.part_a.sections_of("part_a")]
+    if after == "next" and section_id in ids and ids.index(section_id) + 1 < len(ids):
+        flash(request, "Opgeslagen.", "success")
+        raise redirect(f"/leerling/dossiers/{view.id}/deel-a/{ids[ids.index(section_id) + 1]}")
+    flash(request, "Opgeslagen.", "success")
+    raise redirect(request.path)
+
+
+@routes.get("/leerling/dossiers/{dossier_id}/versturen")
+async def submit_page(request: web.Request) -> web.Response:
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    mentors = await api_dossier.mentors(request)
+    missing = [item for item in view.menu("part_a") if item["percent"] is not None and item["percent"] < 100]
+    return await render(request, "submit.html", {"title": "Versturen naar mentor", "view": view,
+                                                 "mentors": mentors, "missing": missing, "errors": {}})
+
+
+@routes.post("/leerling/dossiers/{dossier_id}/versturen")
+async def submit(request: web.Request) -> web.Response:
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    post = await request.post()
+    mentor = str(post.get("mentor_id", ""))
+    if not mentor:
+        mentors = await api_dossier.mentors(request)
+        return await render(request, "submit.html", {
+            "title": "Versturen naar mentor", "view": view, "mentors": mentors, "missing": [],
+            "errors": {"mentor_id": "Kies de mentor die deel B invult."}}, status=400)
+    try:
+        await api_dossier.action(request, view.id, "submit", view.version, {"mentor_id": _uuid(mentor)})
+    except ApiError as err:
+        if err.status in (409, 422):
+            mentors = await api_dossier.mentors(request)
+            missing = [i for i in view.menu("part_a") if i["percent"] is not None and i["percent"] < 100]
+            return await render(request, "submit.html", {
+                "title": "Versturen naar mentor", "view": view, "mentors": mentors, "missing": missing,
+                "errors": {"mentor_id": err.field_errors().get("mentor_id", err.detail)}}, status=err.status)
+        raise
+    flash(request, "Je dossier is verstuurd naar je mentor. Je krijgt een e-mail als deel B klaar is.",
+          "success")
+    raise redirect("/leerling")
+
+
+@routes.get("/leerling/dossiers/{dossier_id}/akkoordverklaring")
+async def agreement_page(request: web.Request) -> web.Response:
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    if view.state != "agreement":
+        raise redirect(f"/leerling/dossiers/{view.id}")
+    cat = await catalogue(request)
+    agreement = view.raw.get("agreement") or {}
+    return await render(request, "agreement.html", {
+        "title": "Akkoordverklaring", "view": view, "programme": view.choice_label(),
+        "part_a": readable(view.part_a, "part_a", view.answers_a, cat),
+        "part_b": readable(view.part_b, "part_b", view.answers_b, cat),
+        "remark": agreement.get("remark") or "", "errors": {}})
+
+
+@routes.post("/leerling/dossiers/{dossier_id}/akkoordverklaring")
+async def agreement(request: web.Request) -> web.Response:
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    post = await request.post()
+    remark = str(post.get("remark", "")).strip()[:2000]
+    choice = str(post.get("action", "save"))
+    try:
+        version = view.version
+        if remark != ((view.raw.get("agreement") or {}).get("remark") or ""):
+            saved = await api_dossier.save_agreement(request, view.id, remark, version)
+            version = saved.get("version", version)
+        if choice == "complete":
+            await api_dossier.action(request, view.id, "complete", version)
+    except ApiError as err:
+        if err.status in (409, 422):
+            flash(request, err.field_errors().get("remark") or err.detail, "error")
+            raise redirect(request.path) from None
+        raise
+    if choice == "complete":
+        flash(request, "Je dossier is afgerond en wordt verstuurd naar je nieuwe school.", "success")
+        raise redirect("/leerling")
+    flash(request, "Je opmerking is opgeslagen.", "success")
+    raise redirect(request.path)
+
+
+async def _simple_action(request: web.Request, name: str, done: str, target: str | None = None) -> web.Response:
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    try:
+        await api_dossier.action(request, view.id, name, view.version)
+    except ApiError as err:
+        if err.status in (409, 412):
+            flash(request, err.detail, "error")
+            raise redirect(f"/leerling/dossiers/{view.id}") from None
+        raise
+    flash(request, done, "success")
+    raise redirect(target or f"/leerling/dossiers/{view.id}")
+
+
+@routes.post("/leerling/dossiers/{dossier_id}/ouder")
+async def parent_link(request: web.Request) -> web.Response:
+    """Under 18: the student sends their parent or guardian a link to read (and consent)."""
+    _student(request)
+    _check_id(request)
+    view = await _load(request)
+    post = await request.post()
+    email = str(post.get("parent_email", "")).strip()[:254]
+    try:
+        await api_dossier.parent_link(request, view.id, email, view.version)
+    except ApiError as err:
+        if err.status in (409, 412, 422):
+            flash(request, err.field_errors().get("parent_email") or err.detail, "error")
+            raise redirect(f"/leerling/dossiers/{view.id}/akkoordverklaring#ouder") from None
+        raise
+    flash(request, "Je ouder of verzorger krijgt een e-mail met een link naar je dossier.", "success")
+    raise redirect(f"/leerling/dossiers/{view.id}/akkoordverklaring")
+
+
+@routes.post("/leerling/dossiers/{dossier_id}/terug-naar-deel-a")
+async def back_to_part_a(request: web.Request) -> web.Response:
+    return await _simple_action(request, "back-to-part-a",
+                                "Je dossier staat weer in deel A. Pas aan wat je wilt en verstuur het opnieuw.")
+
+
+@routes.post("/leerling/dossiers/{dossier_id}/terugzetten")
+async def reset(request: web.Request) -> web.Response:
+    return await _simple_action(request, "reset", "Je dossier staat weer in deel A.")
+
+
+@routes.post("/leerling/dossiers/{dossier_id}/heractiveren")
+async def reactivate(request: web.Request) -> web.Response:
+    return await _simple_action(request, "reactivate", "Je dossier is weer actief.", "/leerling")
+
+
+@routes.get("/leerling/dossiers/{dossier_id}/pdf/{part}")
+async def pdf(request: web.Request) -> web.StreamResponse:
+    _student(request)
+    return await pdf_response(request)
+
+
+async def pdf_response(request: web.Request) -> web.Response:
+    dossier_id = _check_id(request)
+    part = request.match_info["part"]
+    if part not in PDF_NAMES:
+        raise web.HTTPNotFound()
+    reply = await api_document.dossier_pdf(request, dossier_id, part)
+    name = PDF_NAMES[part]
+    return web.Response(body=reply.body, content_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="doorstroomdossier-{name}.pdf"'})
+
+
+@routes.get("/leerling/mijn-gegevens")
+async def my_data(request: web.Request) -> web.Response:
+    _student(request)
+    data = await api_dossier.my_data(request)
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return web.Response(text=body, content_type="application/json", headers={
+        "Content-Disposition": 'attachment; filename="mijn-gegevens-doorstroom.json"'})

@@ -1,0 +1,164 @@
+"""Overviews: the worklist, "mijn leerlingen" (search, filters, best choice, furthest dossier,
+paging), counts per status, students who wait too long in the agreement step with reminders (on
+request and automatically, once a day whatever the number of processes), archive and reactivate."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from services.dossier.context import today
+from services.dossier.reminders import run_daily
+from tests.integration.dossier.world import World
+
+
+async def _age_agreement(world: World, dossier_id: str, days: int) -> None:
+    async with world.db.acquire() as conn:
+        await conn.execute("UPDATE dossiers SET state_changed_at = now() - $2::interval WHERE id = $1",
+                           uuid.UUID(dossier_id), timedelta(days=days))
+
+
+async def test_mijn_leerlingen_search_filter_best_choice_furthest_and_paging(world: World):
+    school = await world.school(classes=2)
+    mbo, mbo2 = await world.mbo(), await world.mbo()
+    a, b = school.classes
+    roos = await world.student(school, a, roepnaam="Roos", achternaam="Winter")
+    await world.student(school, a, roepnaam="Jaap", achternaam="Rierink")
+    await world.student(school, b, roepnaam="Mirjam", achternaam="Hoenderloo")
+    await world.student(school, a, roepnaam="Zoë", achternaam="Ëlberg")
+    # Roos: one dossier in the agreement step (not first choice), one in part A marked first choice
+    far = await world.to_agreement(roos, mbo2)
+    near = await world.create(roos, mbo)
+    await world.call("PUT", f"/v1/dossiers/{near['id']}/part-a/follow_up_programme", world.as_student(roos),
+                     json={"answers": {"keuzevervolgopleiding": mbo.choice(), "first_choice": True}},
+                     version=near["versions"]["follow_up_programme"], expect=200)
+    async with world.db.acquire() as conn:  # the far one was filled as first choice too: make it not
+        await conn.execute("UPDATE dossiers SET first_choice = false WHERE id = $1", uuid.UUID(far["id"]))
+
+    mentor_a = world.as_mentor(a.mentors[0])
+    _, page = await world.call("GET", "/v1/overviews/students", mentor_a, expect=200)
+    assert [x["name"] for x in page["students"]] == ["Zoë de Ëlberg", "Jaap de Rierink", "Roos de Winter"]
+    assert page["total"] == 3, "a mentor sees the classes linked to them only"
+    r = next(x for x in page["students"] if x["name"] == "Roos de Winter")
+    assert r["furthest"]["id"] == far["id"] and r["furthest"]["state_label"] == "Akkoordverklaring invullen"
+    assert r["furthest"]["institution_name"] == mbo2.name
+    assert r["best_choice"]["id"] == near["id"] and r["best_choice"]["institution_name"] == mbo.name
+    assert r["dossier_count"] == 2 and r["agreement_overdue"] is False
+    j = next(x for x in page["students"] if x["name"] == "Jaap de Rierink")
+    assert j["furthest"] is None and j["best_choice"] is None and j["dossier_count"] == 0
+
+    counsellor = world.as_counsellor(school)
+    _, page = await world.call("GET", "/v1/overviews/students", counsellor, expect=200)
+    assert page["total"] == 4, "a counsellor sees the whole school"
+    for q, names in (("roos", ["Roos de Winter"]), ("WINTER roos", ["Roos de Winter"]), ("elberg", ["Zoë de Ëlberg"]),
+                     ("zoe", ["Zoë de Ëlberg"]), ("de", ["Zoë de Ëlberg", "Mirjam de Hoenderloo", "Jaap de Rierink",
+                                                       "Roos de Winter"]), ("xyz", []), ("100%_", [])):
+        _, page = await world.call("POST", "/v1/overviews/students/search", counsellor, json={"q": q}, expect=200)
+        assert [x["name"] for x in page["students"]] == names, q
+    _, page = await world.call("POST", "/v1/overviews/students/search", mentor_a,
+                               json={"q": "mirjam"}, expect=200)
+    assert page["total"] == 0, "a mentor searches in their own classes"
+    _, page = await world.call("POST", "/v1/overviews/students/search", counsellor,
+                               json={"q": "de", "leerjaar": 4, "page": 2, "page_size": 3}, expect=200)
+    assert [x["name"] for x in page["students"]] == ["Roos de Winter"]
+    status, problem = await world.call("GET", "/v1/overviews/students?q=roos", counsellor)
+    assert status == 422 and "hoort niet in een URL" in problem["detail"]
+    _, classes = await world.call("GET", "/v1/overviews/classes", counsellor, expect=200)
+    assert [c["class_id"] for c in classes["classes"]] == [str(a.class_id), str(b.class_id)]
+    _, classes = await world.call("GET", "/v1/overviews/classes", mentor_a, expect=200)
+    assert [c["name"] for c in classes["classes"]] == [a.name]
+    _, listed = await world.call("GET", f"/v1/students/{roos.student_id}/dossiers", mentor_a, expect=200)
+    assert {x["id"] for x in listed["dossiers"]} == {far["id"], near["id"]}
+    status, _ = await world.call("GET", f"/v1/students/{roos.student_id}/dossiers",
+                                 world.as_mentor(b.mentors[0]))
+    assert status == 404
+    _, page = await world.call("GET", f"/v1/overviews/students?class_id={b.class_id}", counsellor, expect=200)
+    assert [x["name"] for x in page["students"]] == ["Mirjam de Hoenderloo"]
+    _, page = await world.call("GET", "/v1/overviews/students?leerjaar=3", counsellor, expect=200)
+    assert page["total"] == 0
+    _, page = await world.call("GET", "/v1/overviews/students?leerjaar=4&page=2&page_size=3", counsellor, expect=200)
+    assert page["total"] == 4 and [x["name"] for x in page["students"]] == ["Roos de Winter"]
+    status, problem = await world.call("GET", "/v1/overviews/students?page_size=100000", counsellor)
+    assert status == 422 and problem["errors"][0]["field"] == "page_size"
+    status, problem = await world.call("GET", "/v1/overviews/students?class_id=4a", counsellor)
+    assert status == 422
+
+
+async def test_worklist_counts_and_archive(world: World):
+    school = await world.school(classes=2)
+    mbo = await world.mbo()
+    a, b = school.classes
+    s1 = await world.student(school, a)
+    s2 = await world.student(school, b)
+    d1 = await world.to_part_b(s1, mbo)
+    d2 = await world.to_part_b(s2, mbo)
+    await world.create(s2, mbo)  # part A: not in any worklist
+    mentor_a = world.as_mentor(a.mentors[1])
+    _, work = await world.call("GET", "/v1/overviews/worklist", mentor_a, expect=200)
+    assert [x["id"] for x in work["dossiers"]] == [d1["id"]]
+    _, work = await world.call("GET", "/v1/overviews/worklist", world.as_counsellor(school), expect=200)
+    assert {x["id"] for x in work["dossiers"]} == {d1["id"], d2["id"]}
+
+    _, counts = await world.call("GET", "/v1/overviews/counts", world.as_counsellor(school), expect=200)
+    assert {x["state"]: x["count"] for x in counts["states"]} == {"part_a": 1, "part_b": 2, "agreement": 0,
+                                                                  "completed": 0}
+    assert counts["students"] == 2 and counts["students_without_dossier"] == 0 and counts["archived"] == 0
+
+    # archive: out of the overviews, still there; only the student may reactivate... or staff
+    d1 = await world.act(d1["id"], "archive", mentor_a)
+    assert d1["archived"] is True and d1["state_label"] == "Gearchiveerd" and d1["state"] == "part_b"
+    _, work = await world.call("GET", "/v1/overviews/worklist", mentor_a, expect=200)
+    assert work["dossiers"] == []
+    _, page = await world.call("GET", "/v1/overviews/students", mentor_a, expect=200)
+    assert page["students"][0]["furthest"] is None
+    _, counts = await world.call("GET", "/v1/overviews/counts", world.as_counsellor(school), expect=200)
+    assert counts["archived"] == 1 and {x["state"]: x["count"] for x in counts["states"]}["part_b"] == 1
+    problem = await world.act(d1["id"], "reset-to-part-a", world.as_student(s1), expect=409)
+    assert problem["code"] == "dossier-archived" and "Activeer het eerst opnieuw" in problem["detail"]
+    _, home = await world.call("GET", "/v1/dossiers", world.as_student(s1), expect=200)
+    assert home["dossiers"][0]["archived"] is True, "the student still sees it, to reactivate"
+    d1 = await world.act(d1["id"], "reactivate", world.as_student(s1))
+    assert d1["archived"] is False and d1["state"] == "part_b"
+    _, work = await world.call("GET", "/v1/overviews/worklist", mentor_a, expect=200)
+    assert [x["id"] for x in work["dossiers"]] == [d1["id"]]
+    await world.event("dossier.archived", d1["id"])
+    await world.event("dossier.reactivated", d1["id"])
+
+
+async def test_agreement_overdue_flags_and_reminders(world: World):
+    school = await world.school()
+    mbo = await world.mbo()
+    slow = await world.student(school)
+    quick = await world.student(school)
+    d_slow = await world.to_agreement(slow, mbo)
+    d_quick = await world.to_agreement(quick, mbo)
+    await _age_agreement(world, d_slow["id"], 20)
+    mentor = world.as_mentor(school.classes[0].mentors[0])
+    _, overdue = await world.call("GET", "/v1/overviews/agreement-overdue", mentor, expect=200)
+    assert [x["id"] for x in overdue["dossiers"]] == [d_slow["id"]] and overdue["dossiers"][0]["waiting_days"] == 20
+    _, page = await world.call("GET", "/v1/overviews/students?overdue=true", mentor, expect=200)
+    assert [x["student_id"] for x in page["students"]] == [str(slow.student_id)]
+    assert page["students"][0]["agreement_overdue"] is True
+
+    # on request: a mail now, once a day
+    status, body = await world.call("POST", f"/v1/dossiers/{d_quick['id']}/reminders", mentor)
+    assert status == 202 and body["reminded"] is True
+    [_, mail] = await world.mails_to(quick.email, 2)
+    assert mail["Subject"] == "Herinnering: vul de akkoordverklaring van je doorstroomdossier in"
+    status, problem = await world.call("POST", f"/v1/dossiers/{d_quick['id']}/reminders", mentor)
+    assert status == 409 and problem["code"] == "already-reminded"
+
+    # automatically: one process wins each day's run, each overdue student gets one mail
+    day = today() + timedelta(days=1000 + uuid.uuid4().int % 1000)  # a day no other test ran
+    results = await asyncio.gather(*(run_daily(world.app, day) for _ in range(4)))
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1 and winners[0] >= 1
+    [_, mail] = await world.mails_to(slow.email, 2)
+    assert "20 dagen" in mail.get_body().get_content()
+    assert await run_daily(world.app, day) is None, "the same day again: nothing"
+    assert await run_daily(world.app, day + timedelta(days=1)) == 0, "not again within the repeat interval"
+    async with world.db.acquire() as conn:
+        rows = await conn.fetch("SELECT day, automatic FROM reminders WHERE dossier_id = $1", uuid.UUID(d_slow["id"]))
+    assert [r["automatic"] for r in rows] == [True]
+    _, overdue = await world.call("GET", "/v1/overviews/agreement-overdue", mentor, expect=200)
+    assert overdue["dossiers"][0]["last_reminder"] == day.isoformat()

@@ -1,0 +1,90 @@
+"""Identity under test: an in-process app on its own database with the demo world loaded, a cheap
+Argon2 (settings only; the default stays OWASP's), and helpers to log in and read the outbox."""
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from services.identity.app import make_app
+from services.identity.demo import STAFF, STUDENT_LOGIN, demo_id, load_demo
+from services.identity.settings import IdentitySettings
+from shared.app import DB
+from tests.support.apps import serve, settings
+
+FAST_ARGON2 = dict(argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1)
+LOGINS = {key: (email, password) for key, _, _, email, _, password in STAFF} | {"student": STUDENT_LOGIN}
+VO_SCHOOL_ID = demo_id("school:Het Voorbeeld College")
+MBO_UTRECHT_ID = demo_id("school:MBO Utrecht")
+
+CSV_HEADER = "Leerlingnummer;Roepnaam;Voornamen;Tussenvoegsel;Achternaam;Geboortedatum;Klas;Leerjaar;E-mail;BSN;Mentor\n"
+
+
+def identity_settings(db: str, **overrides) -> IdentitySettings:
+    """An exchange of its own per database: the events of one test never reach another test's queues."""
+    return settings(IdentitySettings, db, environment="test", mail_repeat_seconds=0, event_exchange=f"identity.{db}",
+                    **{**FAST_ARGON2, **overrides})
+
+
+@dataclass
+class World:
+    client: TestClient
+    app: object
+    settings: IdentitySettings
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def login(self, email: str, password: str, **kw) -> dict:
+        r = await self.client.post("/v1/sessions", json={"email": email, "password": password}, **kw)
+        assert r.status == 201, await r.text()
+        return await r.json()
+
+    async def headers(self, who: str) -> dict[str, str]:
+        """Bearer header for a demo login: admin, school_admin, counsellor, mentor_4a, mentor_4b, mbo_staff, student."""
+        if who not in self.tokens:
+            self.tokens[who] = (await self.login(*LOGINS[who]))["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    async def events(self, event_type: str) -> list[dict]:
+        async with self.app[DB].acquire(timeout=30) as conn:
+            rows = await conn.fetch("SELECT envelope FROM outbox WHERE event_type = $1 ORDER BY id", event_type)
+        return [r["envelope"]["data"] for r in rows]
+
+    async def outbox_text(self) -> str:
+        async with self.app[DB].acquire(timeout=30) as conn:
+            return json.dumps([r["envelope"] for r in await conn.fetch("SELECT envelope FROM outbox")])
+
+    async def fetchval(self, sql: str, *args):
+        async with self.app[DB].acquire(timeout=30) as conn:
+            return await conn.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args):
+        async with self.app[DB].acquire(timeout=30) as conn:
+            return await conn.execute(sql, *args)
+
+    async def student_id(self, number: str) -> uuid.UUID:
+        return await self.fetchval("SELECT id FROM students WHERE student_number = $1", number)
+
+    async def class_id(self, name: str) -> uuid.UUID:
+        return await self.fetchval("SELECT id FROM classes WHERE name = $1", name)
+
+
+@asynccontextmanager
+async def world(db: str, *, demo: bool = True, **overrides) -> AsyncIterator[World]:
+    cfg = identity_settings(db, **overrides)
+    app = make_app(cfg)
+    async with serve(app) as client:
+        if demo:
+            await load_demo(app[DB], cfg)
+        yield World(client, app, cfg)
+
+
+@pytest.fixture
+async def w(unique) -> AsyncIterator[World]:
+    async with world(f"id_{unique}") as x:
+        yield x
+

@@ -1,0 +1,151 @@
+"""The role matrix: every endpoint with every role (and without a login). Allowed roles get an
+answer (not 401/403); the others 403 (or 404 where the thing exists but is not theirs)."""
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+
+from services.identity.context import api
+from services.identity.demo import demo_id
+from tests.integration.identity.conftest import CSV_HEADER, LOGINS, MBO_UTRECHT_ID, VO_SCHOOL_ID, World, world
+
+ROLES = ["anonymous", "student", "mentor_4a", "counsellor", "school_admin", "mbo_staff", "admin"]
+STAFF = {"mentor_4a", "counsellor", "school_admin", "mbo_staff", "admin"}
+
+
+@dataclass
+class Case:
+    method: str
+    path: str  # with {ids}
+    allowed: set[str]  # roles that may; "anonymous" for public endpoints
+    json: Callable[[dict], dict] | None = None
+    csv: str | None = None
+    otherwise: dict[str, int] = field(default_factory=dict)  # role -> expected status when not 403
+
+
+CASES = [
+    Case("GET", "/v1/me", STAFF | {"student"}),
+    Case("GET", "/v1/schools", STAFF),
+    Case("POST", "/v1/schools", {"admin"}, json=lambda ids: {"kind": "vo", "name": f"School {uuid.uuid4().hex[:6]}"}),
+    Case("GET", "/v1/schools/{vo}", {"admin", "school_admin", "counsellor", "mentor_4a"}, otherwise={"mbo_staff": 404}),
+    Case("PATCH", "/v1/schools/{vo}", {"admin", "school_admin"}, json=lambda ids: {"parent_rule": "inspection"}),
+    Case("POST", "/v1/schools/{mbo}/locations", {"admin"},
+         json=lambda ids: {"name": f"Locatie {uuid.uuid4().hex[:6]}", "city": "Utrecht"}),
+    Case("POST", "/v1/schools/{mbo}/programmes", {"admin"},
+         json=lambda ids: {"name": "Opleiding", "crebo": f"{uuid.uuid4().int % 90000 + 10000}", "level": 2,
+                           "pathway": "BOL"}),
+    Case("PATCH", "/v1/programmes/{programme}", {"admin"}, json=lambda ids: {"active": True}),
+    Case("GET", "/v1/institutions", {"anonymous"} | STAFF | {"student"}),
+    Case("GET", "/v1/institutions/{mbo}", {"anonymous"} | STAFF | {"student"}),
+    Case("GET", "/.well-known/jwks.json", {"anonymous"} | STAFF | {"student"}),
+    Case("GET", "/v1/staff", {"admin", "school_admin", "counsellor"}),
+    Case("POST", "/v1/staff", {"admin", "school_admin"}, json=lambda ids: {
+        "role": "mentor", "name": "Nieuwe Mentor", "email": f"m{uuid.uuid4().hex[:8]}@voorbeeldcollege.example",
+        "school_id": str(VO_SCHOOL_ID), "invite": False}),
+    Case("GET", "/v1/staff/{mentor}", {"admin", "school_admin", "counsellor"}),
+    Case("PATCH", "/v1/staff/{mentor}", {"admin", "school_admin"}, json=lambda ids: {"name": "Karin Jansen"}),
+    Case("POST", "/v1/staff/{uninvited}/invitation", {"admin", "school_admin"}),
+    Case("GET", "/v1/classes", {"mentor_4a", "counsellor", "school_admin"}),
+    Case("PUT", "/v1/classes/{4a}/mentors", {"school_admin"}, json=lambda ids: {"staff_ids": [ids["mentor"]]}),
+    Case("POST", "/v1/roster/imports", {"school_admin"},
+         csv=CSV_HEADER + "100236;Sem;Sem Ali;;Yilmaz;23-11-2009;4a;4;;;k.jansen@voorbeeldcollege.example\n"),
+    Case("GET", "/v1/students", {"mentor_4a", "counsellor", "school_admin"}),
+    Case("GET", "/v1/students/{roos}", {"mentor_4a", "counsellor", "school_admin"}),
+    Case("POST", "/v1/activation-codes", {"mentor_4a", "counsellor"},
+         json=lambda ids: {"channel": "letter", "student_id": ids["sem"]}),
+    Case("POST", "/v1/activation-codes/redeem", {"student"}, json=lambda ids: {"code": "ABCD-EFGH-JK"}),
+    Case("POST", "/v1/registrations", {"anonymous"} | STAFF | {"student"},
+         json=lambda ids: {"bsn": "123456794", "email": f"r{uuid.uuid4().hex[:8]}@example.nl"}),
+    Case("POST", "/v1/password-resets", {"anonymous"} | STAFF | {"student"},
+         json=lambda ids: {"email": "onbekend@example.nl"}),
+]
+
+
+def test_every_operation_of_the_api_is_in_the_matrix():
+    documented = {(op.method, op.path) for op in api.operations}
+    in_matrix = {(c.method, c.path.replace("{vo}", "{school_id}").replace("{mbo}", "{school_id}")
+                  .replace("{programme}", "{programme_id}").replace("{mentor}", "{staff_id}")
+                  .replace("{uninvited}", "{staff_id}").replace("{4a}", "{class_id}")
+                  .replace("{roos}", "{student_id}")) for c in CASES}
+    # these need a token from a mail or a session of their own; tested in test_accounts/test_login
+    own_tests = {("POST", "/v1/registrations/confirm"), ("POST", "/v1/password-resets/confirm"),
+                 ("POST", "/v1/invitations/accept"), ("POST", "/v1/sessions"), ("POST", "/v1/sessions/refresh"),
+                 ("DELETE", "/v1/sessions/current")}
+    assert documented - own_tests == in_matrix
+
+
+@pytest.fixture(scope="module")
+async def matrix_world():
+    async with world(f"roles_{uuid.uuid4().hex[:10]}") as w:
+        uninvited = await w.client.post("/v1/staff", json={
+            "role": "mentor", "name": "Nog Niet Uitgenodigd", "email": "later@voorbeeldcollege.example", "invite": False},
+            headers=await w.headers("school_admin"))
+        w.ids = {
+            "vo": str(VO_SCHOOL_ID), "mbo": str(MBO_UTRECHT_ID),
+            "programme": str(await w.fetchval("SELECT id FROM programmes WHERE school_id = $1 LIMIT 1", MBO_UTRECHT_ID)),
+            "mentor": str(demo_id("staff:k.jansen@voorbeeldcollege.example")),
+            "uninvited": (await uninvited.json())["staff_id"],
+            "4a": str(await w.class_id("4a")), "roos": str(await w.student_id("100234")),
+            "sem": str(await w.student_id("100236"))}
+        for role in LOGINS:
+            await w.headers(role)
+        yield w
+
+
+@pytest.mark.parametrize("case, role", list(itertools.product(CASES, ROLES)),
+                         ids=[f"{c.method} {c.path} as {r}" for c, r in itertools.product(CASES, ROLES)])
+async def test_role_matrix(matrix_world: World, case: Case, role: str):
+    w = matrix_world
+    headers = {} if role == "anonymous" else await w.headers(role)
+    kwargs: dict = {"headers": headers}
+    if case.json:
+        kwargs["json"] = case.json(w.ids)
+    if case.csv:
+        kwargs["data"] = case.csv.encode()
+        headers["Content-Type"] = "text/csv"
+    r = await w.client.request(case.method, case.path.format(**w.ids), **kwargs)
+    text = await r.text()
+    if role in case.allowed:
+        assert r.status not in (401, 403) and r.status < 500, text
+    elif role == "anonymous":
+        assert r.status == 401, text
+    else:
+        assert r.status == case.otherwise.get(role, 403), text
+        assert r.content_type == "application/problem+json"
+
+
+async def test_least_privilege_on_the_roster(matrix_world: World):
+    w = matrix_world
+
+    async def names(who: str, path: str = "/v1/students") -> list[str]:
+        r = await w.client.get(path, headers=await w.headers(who))
+        assert r.status == 200
+        return sorted(s["name"] for s in (await r.json())["students"])
+
+    assert await names("mentor_4a") == ["Mirjam Hoenderloo", "Roos de Winter", "Sem Yilmaz"]
+    assert await names("mentor_4b") == ["Daan Smit", "Jaap Rierink", "Noor van Dijk"]
+    assert len(await names("counsellor")) == len(await names("school_admin")) == 6
+    roos = w.ids["roos"]
+    r = await w.client.get(f"/v1/students/{roos}", headers=await w.headers("mentor_4b"))
+    assert r.status == 404, "another mentor's student does not exist for them"
+    r = await w.client.get(f"/v1/students?class_id={w.ids['4a']}", headers=await w.headers("mentor_4b"))
+    assert (await r.json())["students"] == []
+    r = await w.client.get("/v1/classes", headers=await w.headers("mentor_4b"))
+    assert [c["name"] for c in (await r.json())["classes"]] == ["4b"]
+    # a student sees only themselves
+    me = await (await w.client.get("/v1/me", headers=await w.headers("student"))).json()
+    assert me["student"]["name"] == "Roos de Winter"
+    # a school admin can't make admins, nor staff of another school
+    r = await w.client.post("/v1/staff", json={"role": "school_admin", "name": "Te Veel", "email": "x@example.nl"},
+                            headers=await w.headers("school_admin"))
+    assert r.status == 403
+    r = await w.client.post("/v1/staff", json={"role": "mentor", "name": "Elders", "email": "y@example.nl",
+                                               "school_id": str(MBO_UTRECHT_ID)}, headers=await w.headers("school_admin"))
+    assert r.status == 403
+    mbo_staff = str(demo_id("staff:s.mulder@mboutrecht.example"))
+    r = await w.client.get(f"/v1/staff/{mbo_staff}", headers=await w.headers("school_admin"))
+    assert r.status == 404

@@ -1,0 +1,24 @@
+"""The portal in-process for tests, with a client that keeps the Secure session cookie on loopback
+(as browsers do for http://localhost)."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from tests.support.apps import free_port
+
+
+@asynccontextmanager
+async def serve_portal(app: web.Application) -> AsyncIterator[TestClient]:
+    port = free_port()
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[f"http://127.0.0.1:{port}"])
+    client = TestClient(TestServer(app, host="127.0.0.1", port=port), cookie_jar=jar)
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
