@@ -137,7 +137,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
             yield
             return
         c = Consumer(spec.name, app[BROKER], app[DB], spec.subscriptions,
-                     retry_delays_ms=settings.retry_delays_ms, prefetch=settings.consumer_prefetch)
+                     retry_delays_ms=settings.retry_delays_ms, prefetch=settings.consumer_prefetch,
+                     queue_type=settings.queue_type)
         await c.start()
         app[CONSUMER] = c
         yield

@@ -22,6 +22,7 @@ class QueueTopology:
     routing_keys: tuple[str, ...]
     retry_delays_ms: tuple[int, ...]
     delivery_limit: int = 20
+    queue_type: str = "quorum"
 
     @property
     def queue(self) -> str:
@@ -37,8 +38,11 @@ class QueueTopology:
     def queue_arguments(self) -> dict:
         # The delivery limit is the last line of defence for messages that crash the process
         # before it can ack or park them: the broker dead-letters them to the parking queue.
-        return {"x-queue-type": "quorum", "x-delivery-limit": self.delivery_limit,
+        args = {"x-queue-type": self.queue_type,
                 "x-dead-letter-exchange": "", "x-dead-letter-routing-key": self.parked}
+        if self.queue_type == "quorum":
+            args["x-delivery-limit"] = self.delivery_limit
+        return args
 
 
 @dataclass
@@ -88,7 +92,7 @@ class Broker:
     async def declare(self, topo: QueueTopology) -> aio_pika.abc.AbstractQueue:
         assert self.channel is not None and self.exchange is not None
         ch = self.channel
-        await ch.declare_queue(topo.parked, durable=True, arguments={"x-queue-type": "quorum"})
+        await ch.declare_queue(topo.parked, durable=True, arguments={"x-queue-type": topo.queue_type})
         for attempt, delay in enumerate(topo.retry_delays_ms, start=1):
             # Delay queues only hold a message until its TTL sends it back: durable classic
             # queues (persistent messages) are enough and far lighter than a quorum queue each.

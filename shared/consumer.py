@@ -36,12 +36,13 @@ class Subscription:
 
 class Consumer:
     def __init__(self, name: str, broker: Broker, pool: asyncpg.Pool, subscriptions: list[Subscription],
-                 *, retry_delays_ms: tuple[int, ...], prefetch: int = 32) -> None:
+                 *, retry_delays_ms: tuple[int, ...], prefetch: int = 32, queue_type: str = "quorum") -> None:
         self.name, self.broker, self.pool = name, broker, pool
         self.handlers = {s.event_type: s.handler for s in subscriptions}
         for event_type in self.handlers:
             lookup(event_type)  # fail fast on a typo
-        self.topology = QueueTopology(broker.exchange_name, name, tuple(self.handlers), retry_delays_ms)
+        self.topology = QueueTopology(broker.exchange_name, name, tuple(self.handlers), retry_delays_ms,
+                                      queue_type=queue_type)
         self.prefetch = prefetch
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._queue = None

@@ -1,6 +1,8 @@
 """Settings every service shares; each service subclasses with its own defaults."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,6 +25,8 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = 10
     outbox_poll_seconds: float = 1.0
     consumer_prefetch: int = 32
+    queue_type: Literal["quorum", "classic"] = Field(
+        "quorum", description="type of each consumer's work and parking queues (quorum in production)")
     retry_delays_ms: tuple[int, ...] = (1_000, 5_000, 30_000, 120_000)
     max_body_bytes: int = 1_048_576
     auth_jwks_url: str = Field("http://127.0.0.1:8081/.well-known/jwks.json",
