@@ -10,7 +10,8 @@
 
     .venv/bin/python -m bench.identity [--seconds 5] [--concurrency 16] [--students 2000]
 
-Runs against the local PostgreSQL and RabbitMQ in a vhost and databases of its own, removed after.
+Runs against the local PostgreSQL and RabbitMQ with an exchange (and queues) and databases of its own,
+removed after.
 """
 from __future__ import annotations
 

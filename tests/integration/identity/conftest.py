@@ -15,6 +15,7 @@ from services.identity.app import make_app
 from services.identity.demo import STAFF, STUDENT_LOGIN, demo_id, load_demo
 from services.identity.settings import IdentitySettings
 from shared.app import DB
+from tests.support import env
 from tests.support.apps import serve, settings
 
 FAST_ARGON2 = dict(argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1)
@@ -26,9 +27,10 @@ CSV_HEADER = "Leerlingnummer;Roepnaam;Voornamen;Tussenvoegsel;Achternaam;Geboort
 
 
 def identity_settings(db: str, **overrides) -> IdentitySettings:
-    """An exchange of its own per database: the events of one test never reach another test's queues."""
-    return settings(IdentitySettings, db, environment="test", mail_repeat_seconds=0, event_exchange=f"identity.{db}",
-                    **{**FAST_ARGON2, **overrides})
+    """An exchange of its own per database: the events of one test never reach another test's queues
+    (named ``ex.<run id>...`` so the run's clean-up removes their queues)."""
+    return settings(IdentitySettings, db, environment="test", mail_repeat_seconds=0,
+                    event_exchange=f"ex.{env.RUN_ID}.{db}", **{**FAST_ARGON2, **overrides})
 
 
 @dataclass
