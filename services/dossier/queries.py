@@ -51,25 +51,6 @@ FURTHEST_ORDER = ("CASE d.state WHEN 'completed' THEN 3 WHEN 'agreement' THEN 2 
                   "d.progress DESC, d.updated_at DESC")
 
 
-class Query:
-    """A WHERE clause built from conditions with numbered parameters."""
-
-    def __init__(self) -> None:
-        self.conditions: list[str] = []
-        self.args: list[Any] = []
-
-    def arg(self, value: Any) -> str:
-        self.args.append(value)
-        return f"${len(self.args)}"
-
-    def where(self, condition: str) -> None:
-        self.conditions.append(condition)
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self.conditions) or "true"
-
-
 def scope_students(q: Query, principal: Principal, alias: str = "s") -> None:
     """Students the caller may see: the mentor's classes, the counsellor's school."""
     if principal.role == "mentor":
