@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,11 +86,16 @@ def jwks(*signers: TokenSigner) -> dict:
 
 class TokenVerifier:
     """Verifies bearer tokens with keys from a JWKS URL (cached; refetched for an unknown kid,
-    at most every ``min_refresh`` seconds) or with keys given directly."""
+    at most every ``min_refresh`` seconds) or with keys given directly.
+
+    A verified token is remembered (the exact token text, up to ``cache_size`` of them, least
+    recently used dropped first) until it expires: a signature check costs more than the rest of a
+    typical request, and a client sends the same token for many requests."""
 
     def __init__(self, jwks_url: str | None = None, *, keys: dict | None = None,
-                 min_refresh: float = 10.0) -> None:
-        self.jwks_url, self.min_refresh = jwks_url, min_refresh
+                 min_refresh: float = 10.0, cache_size: int = 10_000) -> None:
+        self.jwks_url, self.min_refresh, self.cache_size = jwks_url, min_refresh, cache_size
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._keys: dict[str, object] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -112,6 +118,19 @@ class TokenVerifier:
                     self._load(await r.json())
 
     async def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None:
+            if hit[1] > time.time():
+                self._verified.move_to_end(token)
+                return hit[0]
+            del self._verified[token]  # expired: the full check below says so
+        principal, expires = await self._verify(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
         except jwt.PyJWTError:
@@ -132,11 +151,12 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Problem(401, "Je bent niet (meer) ingelogd. Log opnieuw in.", code="invalid-token") from None
         claims["account_id"] = claims.pop("sub")
-        return Principal.model_validate({k: v for k, v in claims.items() if k in Principal.model_fields})
+        principal = Principal.model_validate({k: v for k, v in claims.items() if k in Principal.model_fields})
+        return principal, float(claims["exp"])
 
 
 VERIFIER = web.AppKey("token_verifier", TokenVerifier)
-PRINCIPAL_KEY = "principal"
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
 async def authenticate(request: web.Request) -> Principal:

@@ -11,6 +11,7 @@ from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection, Abstra
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 15.0  # a broker that takes TCP but never finishes the handshake fails start-up
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class Broker:
 
     async def connect(self) -> None:
         self.connection = await aio_pika.connect_robust(
-            self.url, client_properties={"connection_name": self.service_name}, reconnect_interval=1)
+            self.url, client_properties={"connection_name": self.service_name}, reconnect_interval=1,
+            timeout=CONNECT_TIMEOUT)
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         self.exchange = await self.channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)

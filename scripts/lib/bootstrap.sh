@@ -51,6 +51,42 @@ ensure_rabbitmq() {
   for _ in $(seq 1 30); do rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 1; done
 }
 
+backend_ok() { timeout 150 .venv/bin/python scripts/lib/check_backends.py "$1"; }
+
+restart_rabbitmq() {
+  log "restarting RabbitMQ"
+  timeout 60 rabbitmqctl -q stop >/dev/null 2>&1 || pkill -9 -f beam.smp || true
+  for _ in $(seq 1 30); do port_open 5672 || break; sleep 1; done
+  rabbitmq-server -detached || true
+  wait_port 5672 RabbitMQ
+  for _ in $(seq 1 30); do rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 1; done
+}
+
+# An open port is not a working backend: a broker can accept TCP and never answer, or block every
+# publisher on a resource alarm, and tests would then wait instead of fail. Check both for real;
+# restart what does not answer. On a CI machine (CI=true), a broker that a restart does not bring
+# back gets a fresh node database as a last resort (a CI machine's broker holds nothing to keep).
+ensure_backends_answer() {
+  backend_ok postgres || {
+    log "PostgreSQL does not answer properly; restarting it"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main restart || true
+    wait_port 5432 PostgreSQL
+    backend_ok postgres || { log "PostgreSQL still does not answer"; return 1; }
+  }
+  backend_ok rabbitmq && return 0
+  restart_rabbitmq
+  backend_ok rabbitmq && return 0
+  if [ "${CI:-}" = "true" ]; then
+    log "RabbitMQ still does not answer: starting it with a fresh node database (CI only)"
+    pkill -9 -f beam.smp || true
+    sleep 2
+    rm -rf /var/lib/rabbitmq/mnesia/rabbit@*
+    restart_rabbitmq
+    backend_ok rabbitmq && return 0
+  fi
+  log "RabbitMQ does not answer; see rabbitmq-diagnostics status"; return 1
+}
+
 # The browser tests (tests/browser) drive Debian's Chromium headless with Playwright; a browser
 # downloaded by `playwright install` is never used. Installed once, quietly; a no-op afterwards.
 ensure_test_tools() {
@@ -61,4 +97,4 @@ ensure_test_tools() {
   [ -x /usr/bin/chromium ] || { log "chromium is not installed at /usr/bin/chromium"; return 1; }
 }
 
-bootstrap() { ensure_venv; ensure_postgres; ensure_rabbitmq; }
+bootstrap() { ensure_venv; ensure_postgres; ensure_rabbitmq; ensure_backends_answer; }

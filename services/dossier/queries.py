@@ -1,5 +1,5 @@
-"""SQL of the school overviews that is worth sharing: the "mijn leerlingen" search (the service and
-the benchmark's raw baseline run the same statements)."""
+"""SQL of the overviews that is worth sharing: the "mijn leerlingen" search (the service and the
+benchmark's raw baseline run the same statements) and the MBO inbox."""
 from __future__ import annotations
 
 import uuid
@@ -51,23 +51,6 @@ FURTHEST_ORDER = ("CASE d.state WHEN 'completed' THEN 3 WHEN 'agreement' THEN 2 
                   "d.progress DESC, d.updated_at DESC")
 
 
-def scope_students(q: Query, principal: Principal, alias: str = "s") -> None:
-    """Students the caller may see: the mentor's classes, the counsellor's school."""
-    if principal.role == "mentor":
-        q.where(f"{alias}.class_id IN (SELECT class_id FROM class_mentors WHERE staff_id = {q.arg(principal.staff_id)})")
-    else:
-        q.where(f"{alias}.school_id = {q.arg(principal.school_id)}")
-
-
-def scope_dossiers(q: Query, principal: Principal) -> None:
-    """Dossiers the caller may see: also those addressed to the mentor by students of other classes."""
-    if principal.role == "mentor":
-        staff = q.arg(principal.staff_id)
-        q.where(f"(d.mentor_id = {staff} OR s.class_id IN (SELECT class_id FROM class_mentors WHERE staff_id = {staff}))")
-    else:
-        q.where(f"d.school_id = {q.arg(principal.school_id)}")
-
-
 @dataclass(frozen=True)
 class StudentSearch:
     """One "mijn leerlingen" request: who asks (mentor: their classes; counsellor: the school) and
@@ -85,6 +68,13 @@ class StudentSearch:
     overdue: timedelta = timedelta(days=14)
 
 
+def _name_words(q: Query, text: str, column: str = "s.search_name") -> None:
+    """Every word of ``text`` must occur in ``column`` (a folded name: see names.fold)."""
+    for word in search_words(text):
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q.where(f"{column} LIKE {q.arg('%' + escaped + '%')}")
+
+
 def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
     """(count statement, its arguments, page statement, its arguments). The name search uses the
     trigram index on students.search_name; the page joins each student's furthest dossier and
@@ -96,9 +86,7 @@ def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
         q.where(f"s.class_id = {q.arg(search.class_id)}")
     if search.leerjaar is not None:
         q.where(f"s.leerjaar = {q.arg(search.leerjaar)}")
-    for word in search_words(search.q):
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        q.where(f"s.search_name LIKE {q.arg('%' + escaped + '%')}")
+    _name_words(q, search.q)
     if search.overdue_only:
         q.where(f"""EXISTS (SELECT 1 FROM dossiers d WHERE d.student_id = s.student_id AND d.state = 'agreement'
                     AND NOT d.archived AND d.state_changed_at < now() - {q.arg(search.overdue)}::interval)""")
@@ -128,3 +116,42 @@ def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
             FROM dossiers d WHERE d.student_id = s.student_id) agg
         ORDER BY s.sort_name, s.student_id"""
     return f"SELECT count(*) FROM students s WHERE {q.sql}", list(q.args), page_sql, [*q.args, search.overdue]
+
+
+@dataclass(frozen=True)
+class MboSearch:
+    """One page of an MBO institution's inbox of completed dossiers. ``handled``: None for all;
+    ``flagged``: only warm handovers and wishes for contact; ``q``: every word must occur in the
+    student's name, the school of origin or the programme (accents and case do not matter)."""
+
+    institution_id: uuid.UUID
+    handled: bool | None = None
+    flagged: bool = False
+    q: str = ""
+    page: int = 1
+    size: int = 25
+
+
+MBO_INBOX_ORDER = ("(d.warm_handover OR d.contact_wanted) DESC, (d.handled_at IS NULL) DESC, "
+                   "d.completed_at DESC, d.id")
+
+
+def mbo_inbox_sql(search: MboSearch) -> tuple[str, str, list]:
+    """(count statement, page statement, their arguments): warm handover and contact wishes first."""
+    q = Query()
+    q.where("d.state = 'completed'")
+    q.where(f"d.institution_id = {q.arg(search.institution_id)}")
+    if search.handled is not None:
+        q.where("d.handled_at IS NOT NULL" if search.handled else "d.handled_at IS NULL")
+    if search.flagged:
+        q.where("(d.warm_handover OR d.contact_wanted)")
+    _name_words(q, search.q, column="(coalesce(s.search_name, '') || ' ' || "
+                                    "lower(coalesce(d.final #>> '{student,school_name}', '') || ' ' || "
+                                    "coalesce(d.final #>> '{choice,programme_name}', '') || ' ' || "
+                                    "coalesce(d.final #>> '{choice,crebo}', '')))")
+    base = f"FROM dossiers d LEFT JOIN students s ON s.student_id = d.student_id WHERE {q.sql}"
+    page_sql = f"""SELECT d.id, d.version, d.final, d.completed_at, d.warm_handover, d.contact_wanted,
+                          d.handled_at, d.handled_by_name
+                   {base} ORDER BY {MBO_INBOX_ORDER}
+                   LIMIT {int(search.size)} OFFSET {(int(search.page) - 1) * int(search.size)}"""
+    return f"SELECT count(*) {base}", page_sql, q.args

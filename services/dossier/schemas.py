@@ -47,6 +47,16 @@ class StudentSearchBody(Body):
     page_size: int | None = Field(None, ge=1, le=500)
 
 
+class MboSearchBody(Body):
+    """A search of the MBO inbox; in a body, so that no name ends up in a URL (or a log of one)."""
+
+    q: str = Field("", max_length=100, description="name, school of origin or programme; every word must occur")
+    handled: bool | None = Field(None, description="true: only handled; false: only still to handle; absent: all")
+    flagged: bool = Field(False, description="only warm handovers and wishes for contact")
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int | None = Field(None, ge=1, le=500)
+
+
 class ParentDecisionBody(Body):
     decision: Literal["consent", "objection"]
     remark: str | None = Field(None, max_length=2000)

@@ -103,8 +103,10 @@ async def reminders(request: web.Request, params: dict[str, Any]) -> dict:
     return await get_json(request, "dossier", "/v1/overviews/agreement-overdue", params=params)
 
 
-async def mbo_inbox(request: web.Request, params: dict[str, Any]) -> dict:
-    return await get_json(request, "dossier", "/v1/mbo/dossiers", params=params)
+async def mbo_inbox(request: web.Request, *, q: str, handled: bool, flagged: bool, page: int, page_size: int) -> dict:
+    """The MBO inbox; the search goes in a body, so that no name ends up in a URL."""
+    body = {"q": q, "handled": handled, "flagged": flagged, "page": page, "page_size": page_size}
+    return await send_json(request, "dossier", "POST", "/v1/mbo/dossiers/search", body)
 
 
 async def my_data(request: web.Request) -> Any:

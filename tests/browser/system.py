@@ -27,6 +27,7 @@ from services.portal.app import make_app as make_portal
 from services.portal.settings import PortalSettings
 from shared.app import DB, OUTBOX, SETTINGS
 from shared.devtools.smtp_sink import SmtpSink
+from tests.support import env
 from tests.support.apps import free_port, settings
 
 PASSWORD = "een lange zin als wachtwoord 2026"
@@ -160,7 +161,7 @@ async def seed(system: System) -> Demo:
 
 async def open_system(stack: AsyncExitStack) -> System:
     tag = uuid.uuid4().hex[:8]
-    exchange = f"doorstroom.events.browser_{tag}"
+    exchange = env.run_exchange(f"browser_{tag}")
     sink = await stack.enter_async_context(SmtpSink())
     portal_port, identity_port = free_port(), free_port()
     portal_url, identity_url = f"http://127.0.0.1:{portal_port}", f"http://127.0.0.1:{identity_port}"
@@ -267,8 +268,8 @@ async def dossier_api(system: System, method: str, path: str, token: str, versio
         return body
 
 
-async def to_agreement(system: System, demo: Demo, student_email: str, dossier_id: str) -> None:
-    """Part A filled and sent to the mentor, part B filled and sent back: the agreement step."""
+async def to_mentor(system: System, demo: Demo, student_email: str, dossier_id: str) -> None:
+    """Part A filled and sent to the mentor, who has not started part B yet."""
     student = await system.login(student_email)
     answers = dict(PART_A, follow_up_programme={"keuzevervolgopleiding": {
         "kind": "mbo", "institution_id": demo.mbo_id, "programme_id": demo.programme_id, "crebo": "95392"},
@@ -281,9 +282,20 @@ async def to_agreement(system: System, demo: Demo, student_email: str, dossier_i
     view = await dossier_api(system, "GET", f"/v1/dossiers/{dossier_id}", student)
     await dossier_api(system, "POST", f"/v1/dossiers/{dossier_id}/submit", student, view["version"],
                       json={"mentor_id": mentor_id})
+
+
+async def start_part_b(system: System, demo: Demo, dossier_id: str) -> dict:
     mentor = await system.login(demo.mentor)
     view = await dossier_api(system, "GET", f"/v1/dossiers/{dossier_id}", mentor)
-    view = await dossier_api(system, "POST", f"/v1/dossiers/{dossier_id}/part-b/start", mentor, view["version"], json={})
+    return await dossier_api(system, "POST", f"/v1/dossiers/{dossier_id}/part-b/start", mentor, view["version"],
+                             json={})
+
+
+async def to_agreement(system: System, demo: Demo, student_email: str, dossier_id: str) -> None:
+    """Part A filled and sent to the mentor, part B filled and sent back: the agreement step."""
+    await to_mentor(system, demo, student_email, dossier_id)
+    mentor = await system.login(demo.mentor)
+    view = await start_part_b(system, demo, dossier_id)
     for section, values in PART_B.items():
         await dossier_api(system, "PUT", f"/v1/dossiers/{dossier_id}/part-b/{section}", mentor,
                           view["versions"].get(section, 0), json={"answers": values})

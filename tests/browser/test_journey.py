@@ -228,6 +228,17 @@ async def test_the_whole_journey_of_the_manual(page, system: System, demo: Demo,
     inbox = await page.inner_text("table")
     assert "Roos" in inbox and "Warme overdracht" in inbox
     await accessible(page, "60-mbo-ontvangen-dossiers")
+    # the search: no name in the address, a clear word when nothing matches
+    search = page.get_by_label("Zoeken op naam, school of opleiding")
+    await search.fill("onbekende naam")
+    await page.get_by_role("button", name="Zoeken").click()
+    await page.wait_for_load_state()
+    assert "Geen dossiers gevonden" in await page.inner_text("main") and "onbekende" not in page.url
+    await search.fill("roos")
+    await page.get_by_label("Alleen warme overdracht of contact gewenst").check()
+    await page.get_by_role("button", name="Zoeken").click()
+    await page.wait_for_load_state()
+    assert "Roos" in await page.inner_text("table") and "roos" not in page.url.lower()
     await page.get_by_role("link", name=re.compile("Roos")).first.click()
     assert "Ik ben het eens met mijn mentor." in await page.inner_text("main")
     await accessible(page, "61-mbo-dossier")

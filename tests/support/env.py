@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import uuid
 
 import asyncpg
@@ -32,8 +31,13 @@ def service_env(service: str, *, db: str | None = None, **extra: object) -> dict
     return env
 
 
-def _queue_names() -> list[str]:
-    proc = subprocess.Popen(["rabbitmqctl", "-q", "list_queues", "name"], stdout=subprocess.PIPE,
+def run_exchange(tag: str) -> str:
+    """An exchange of this run's own (for tests that need their events apart from other tests')."""
+    return f"{EXCHANGE}.{tag}"
+
+
+def _names(kind: str) -> list[str]:
+    proc = subprocess.Popen(["rabbitmqctl", "-q", f"list_{kind}", "name"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=60)
@@ -45,22 +49,29 @@ def _queue_names() -> list[str]:
 
 
 async def delete_run_queues() -> int:
-    """Delete the queues this run declared (named after its exchanges). Best effort."""
+    """Delete the queues and exchanges this run declared (all named after its run id), so runs
+    leave nothing behind in the broker. Best effort."""
     import aio_pika
 
-    prefixes = (EXCHANGE + ".", f"ex.{RUN_ID}")
-    names = [n for n in _queue_names() if n.startswith(prefixes)]
-    if not names:
+    prefixes = (EXCHANGE, f"ex.{RUN_ID}")
+    queues = [n for n in _names("queues") if n.startswith(prefixes)]
+    exchanges = [n for n in _names("exchanges") if n.startswith(prefixes)]
+    if not queues and not exchanges:
         return 0
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(AMQP_URL, timeout=30)
     async with connection:
         channel = await connection.channel()
-        for name in names:
+        for name in queues:
             try:
                 await channel.queue_delete(name)
             except Exception:
                 channel = await connection.channel()
-    return len(names)
+        for name in exchanges:
+            try:
+                await channel.exchange_delete(name)
+            except Exception:
+                channel = await connection.channel()
+    return len(queues) + len(exchanges)
 
 
 async def drop_databases() -> None:

@@ -17,34 +17,49 @@ from services.dossier.routes.common import (
     run,
     uuid_param,
 )
-from services.dossier.routes.overviews import paging
-from services.dossier.schemas import DossierView
-from shared.api import json_response
+from services.dossier.queries import MboSearch, mbo_inbox_sql
+from services.dossier.routes.overviews import page_size_of, paging
+from services.dossier.schemas import DossierView, MboSearchBody
+from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
-from shared.auth import require
+from shared.auth import Principal, require
+from shared.problems import Problem
 from shared.events.dossier_events import DossierHandled
 
 TAGS = ("mbo",)
 
 
 @api.route("GET", "/v1/mbo/dossiers",
-           summary="Afgeronde dossiers voor mijn instelling; warme overdracht en contactwens eerst (?handled=)",
+           summary="Afgeronde dossiers voor mijn instelling; warme overdracht en contactwens eerst "
+                   "(?handled=, ?flagged=; zoeken op naam: POST .../search)",
            tags=TAGS, auth=True)
 async def inbox(request: web.Request) -> web.Response:
     principal = await require(request, "mbo_staff")
+    if "q" in request.query:
+        raise Problem(422, "Zoek op naam met POST /v1/mbo/dossiers/search: een naam hoort niet in een URL.",
+                      code="invalid-input", errors=[{"field": "q", "message": "Stuur de zoekterm in de body."}])
     page, size = paging(request)
-    handled = bool_query(request, "handled")
-    condition = "" if handled is None else (" AND d.handled_at IS NOT NULL" if handled else " AND d.handled_at IS NULL")
-    base = f"FROM dossiers d WHERE d.state = 'completed' AND d.institution_id = $1{condition}"
+    return await _inbox(request, principal, MboSearch(
+        institution_id=principal.institution_id, handled=bool_query(request, "handled"),
+        flagged=bool(bool_query(request, "flagged")), page=page, size=size))
+
+
+@api.route("POST", "/v1/mbo/dossiers/search",
+           summary="Ontvangen dossiers zoeken op naam, school van herkomst of opleiding (q), met dezelfde filters",
+           body=MboSearchBody, tags=TAGS, auth=True)
+async def search(request: web.Request) -> web.Response:
+    principal = await require(request, "mbo_staff")
+    body = await read_body(request, MboSearchBody)
+    return await _inbox(request, principal, MboSearch(
+        institution_id=principal.institution_id, handled=body.handled, flagged=body.flagged, q=body.q,
+        page=body.page, size=page_size_of(request, body.page_size)))
+
+
+async def _inbox(request: web.Request, principal: Principal, search: MboSearch) -> web.Response:
+    count_sql, page_sql, args = mbo_inbox_sql(search)
     async with request.app[DB].acquire(timeout=10) as conn:
-        total = await conn.fetchval("SELECT count(*) " + base, principal.institution_id)
-        rows = await conn.fetch(
-            f"""SELECT d.id, d.version, d.final, d.completed_at, d.warm_handover, d.contact_wanted, d.handled_at,
-                       d.handled_by_name
-                {base}
-                ORDER BY (d.warm_handover OR d.contact_wanted) DESC, (d.handled_at IS NULL) DESC,
-                         d.completed_at DESC, d.id
-                LIMIT {size} OFFSET {(page - 1) * size}""", principal.institution_id)
+        total = await conn.fetchval(count_sql, *args)
+        rows = await conn.fetch(page_sql, *args)
         await store.audit(conn, Actor.of(principal), "view", "overview:mbo_inbox")
     items = []
     for r in rows:
@@ -57,7 +72,7 @@ async def inbox(request: web.Request) -> web.Response:
             "handled": r["handled_at"] is not None,
             "handled_at": r["handled_at"].isoformat() if r["handled_at"] else None,
             "handled_by": r["handled_by_name"]})
-    return json_response({"total": total, "page": page, "page_size": size, "dossiers": items})
+    return json_response({"total": total, "page": search.page, "page_size": search.size, "dossiers": items})
 
 
 @api.route("POST", "/v1/mbo/dossiers/{dossier_id}/handled",

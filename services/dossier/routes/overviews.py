@@ -40,6 +40,16 @@ def paging(request: web.Request) -> tuple[int, int]:
     return page, size
 
 
+def page_size_of(request: web.Request, asked: int | None) -> int:
+    """A search body's page size: the default when absent, at most the configured maximum."""
+    settings = settings_of(request.app)
+    size = asked or settings.page_size_default
+    if size > settings.page_size_max:
+        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=[
+            {"field": "page_size", "message": f"Kies een geheel getal van 1 tot en met {settings.page_size_max}."}])
+    return size
+
+
 def _overdue(request: web.Request) -> timedelta:
     return timedelta(days=settings_of(request.app).agreement_overdue_days)
 
@@ -129,15 +139,10 @@ async def students(request: web.Request) -> web.Response:
 async def search_students(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     body = await read_body(request, StudentSearchBody)
-    settings = settings_of(request.app)
-    size = body.page_size or settings.page_size_default
-    if size > settings.page_size_max:
-        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=[
-            {"field": "page_size", "message": f"Kies een geheel getal van 1 tot en met {settings.page_size_max}."}])
     return await _students(request, principal, StudentSearch(
         role=principal.role, staff_id=principal.staff_id, school_id=principal.school_id, class_id=body.class_id,
-        leerjaar=body.leerjaar, q=body.q, overdue_only=body.overdue, page=body.page, size=size,
-        overdue=_overdue(request)))
+        leerjaar=body.leerjaar, q=body.q, overdue_only=body.overdue, page=body.page,
+        size=page_size_of(request, body.page_size), overdue=_overdue(request)))
 
 
 @api.route("GET", "/v1/overviews/counts", summary="Aantallen dossiers per status (mentor: eigen klassen; decaan: school)",

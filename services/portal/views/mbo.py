@@ -7,7 +7,7 @@ from aiohttp import web
 from services.portal import api_dossier, backend, sessions
 from services.portal.formview import DossierView, readable
 from services.portal.render import flash, redirect, render
-from services.portal.views.staff import _params, _uuid, page_number, paged
+from services.portal.views.staff import _uuid, page_number, paged
 from services.portal.views.student import catalogue, pdf_response
 from shared.app import SETTINGS
 from shared.auth import Principal
@@ -29,12 +29,28 @@ async def inbox(request: web.Request) -> web.Response:
     _mbo(request)
     number = page_number(request)
     show = "afgehandeld" if request.query.get("toon") == "afgehandeld" else "open"
+    flagged = request.query.get("let_op") == "1"
+    q = sessions.current(request).get("mbo_q", "")
+    size = request.app[SETTINGS].page_size
     # the service puts warm handover and contact wishes first
-    data = await api_dossier.mbo_inbox(request, _params(request, number,
-                                                        handled="true" if show == "afgehandeld" else "false"))
-    items, page = paged(data, number, request.app[SETTINGS].page_size, "dossiers")
+    data = await api_dossier.mbo_inbox(request, q=q, handled=show == "afgehandeld", flagged=flagged,
+                                       page=number, page_size=size)
+    items, page = paged(data, number, size, "dossiers")
+    query = "&".join(p for p in ("toon=afgehandeld" if show == "afgehandeld" else "", "let_op=1" if flagged else "") if p)
     return await render(request, "mbo_inbox.html", {"title": "Ontvangen dossiers", "items": items, "page": page,
-                                                    "show": show})
+                                                    "show": show, "flagged": flagged, "q": q,
+                                                    "base": "/mbo" + (f"?{query}" if query else "")})
+
+
+@routes.post("/mbo")
+async def search(request: web.Request) -> web.Response:
+    """The search term goes into the session, not the URL: names are personal data."""
+    _mbo(request)
+    post = await request.post()
+    sessions.current(request).put("mbo_q", str(post.get("q", "")).strip()[:100])
+    query = "&".join(p for p in ("toon=afgehandeld" if post.get("toon") == "afgehandeld" else "",
+                                 "let_op=1" if post.get("let_op") == "1" else "") if p)
+    raise redirect("/mbo" + (f"?{query}" if query else ""))
 
 
 @routes.get("/mbo/dossiers/{dossier_id}")

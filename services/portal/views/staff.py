@@ -11,7 +11,8 @@ from services.portal import api_document, api_dossier, api_identity, backend, se
 from services.portal.backend import ApiError
 from services.portal.formview import DossierView, fields_for, parse_section, readable
 from services.portal.render import flash, redirect, render
-from services.portal.views.student import _posted_version, catalogue, pdf_response
+from services.portal.section_save import posted_version, save_section
+from services.portal.views.student import catalogue, pdf_response
 from shared.app import SETTINGS
 from shared.auth import Principal
 
@@ -159,33 +160,14 @@ async def part_b_section(request: web.Request) -> web.Response:
 async def save_part_b_section(request: web.Request) -> web.Response:
     _staff(request)
     view = await _load(request)
-    section_id = request.match_info["section"]
-    try:
-        view.part_b.section(section_id)
-    except LookupError:
-        raise web.HTTPNotFound() from None
-    post = await request.post()
-    answers = parse_section(view.part_b, section_id, post)
-    try:
-        await api_dossier.save_section(request, view.id, "part_b", section_id, answers,
-                                       _posted_version(post, view.section_version(section_id)))
-    except ApiError as err:
-        if err.status == 422 and err.errors:
-            return await _part_b_page(request, view, section_id, answers=answers, errors=err.field_errors(),
-                                      status=422)
-        if err.status == 412:
-            flash(request, "Iemand anders heeft dit dossier net veranderd. Bekijk de gegevens en sla "
-                           "opnieuw op.", "warning")
-            raise redirect(request.path) from None
-        raise
-    after = str(post.get("after", ""))
-    flash(request, "Opgeslagen.", "success")
-    if after == "close":
-        raise redirect(f"/school/dossiers/{view.id}")
-    ids = [s.id for s in view.part_b.sections_of("part_b")]
-    if after == "next" and ids.index(section_id) + 1 < len(ids):
-        raise redirect(f"/school/dossiers/{view.id}/deel-b/{ids[ids.index(section_id) + 1]}")
-    raise redirect(request.path)
+
+    async def show_errors(answers: dict, errors: dict) -> web.Response:
+        return await _part_b_page(request, view, request.match_info["section"], answers=answers, errors=errors,
+                                  status=422)
+
+    return await save_section(request, view, "part_b", show_errors, close_url=f"/school/dossiers/{view.id}",
+                              close_message="Opgeslagen.",
+                              section_url=lambda section: f"/school/dossiers/{view.id}/deel-b/{section}")
 
 
 ACTIONS = {
@@ -274,7 +256,7 @@ async def save_early_part_b(request: web.Request) -> web.Response:
     answers = parse_section(view.part_b, section.id, post)
     try:
         await api_dossier.save_student_part_b(request, student_id, section.id, answers,
-                                              _posted_version(post, view.section_version(section.id)))
+                                              posted_version(post, view.section_version(section.id)))
     except ApiError as err:
         if err.status == 422 and err.errors:
             return await _early_page(request, student_id, raw, answers, err.field_errors(), 422)

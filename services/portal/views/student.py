@@ -9,8 +9,9 @@ from aiohttp import web
 
 from services.portal import api_dossier, api_document, api_identity, backend, sessions
 from services.portal.backend import ApiError
-from services.portal.formview import Catalogue, DossierView, fields_for, parse_section, readable
+from services.portal.formview import Catalogue, DossierView, fields_for, readable
 from services.portal.render import flash, redirect, render
+from services.portal.section_save import save_section
 from shared.auth import Principal
 
 routes = web.RouteTableDef()
@@ -47,12 +48,6 @@ def _uuid(value: str) -> str:
 
 def _check_id(request: web.Request) -> str:
     return _uuid(request.match_info["dossier_id"])
-
-
-def _posted_version(post, current: int) -> int:
-    """The section version the page was made from (so a change in between is noticed: 412)."""
-    raw = str(post.get("version", ""))
-    return int(raw) if raw.isdigit() else current
 
 
 @routes.get("/leerling")
@@ -153,35 +148,14 @@ async def save_part_a_section(request: web.Request) -> web.Response:
     _student(request)
     _check_id(request)
     view = await _load(request)
-    section_id = request.match_info["section"]
-    try:
-        view.part_a.section(section_id)
-    except LookupError:
-        raise web.HTTPNotFound() from None
-    post = await request.post()
-    answers = parse_section(view.part_a, section_id, post)
-    try:
-        await api_dossier.save_section(request, view.id, "part_a", section_id, answers,
-                                       _posted_version(post, view.section_version(section_id)))
-    except ApiError as err:
-        if err.status == 422 and err.errors:
-            return await _section_page(request, view, section_id, answers=answers,
-                                       errors=err.field_errors(), status=422)
-        if err.status == 412:
-            flash(request, "Iemand anders heeft dit dossier net veranderd. Bekijk de gegevens en sla "
-                           "opnieuw op.", "warning")
-            raise redirect(request.path) from None
-        raise
-    after = str(post.get("after", ""))
-    if after == "close":
-        flash(request, "Je antwoorden zijn opgeslagen. Je kunt later verdergaan.", "success")
-        raise redirect("/leerling")
-    ids = [s.id for s in view.part_a.sections_of("part_a")]
-    if after == "next" and section_id in ids and ids.index(section_id) + 1 < len(ids):
-        flash(request, "Opgeslagen.", "success")
-        raise redirect(f"/leerling/dossiers/{view.id}/deel-a/{ids[ids.index(section_id) + 1]}")
-    flash(request, "Opgeslagen.", "success")
-    raise redirect(request.path)
+
+    async def show_errors(answers: dict, errors: dict) -> web.Response:
+        return await _section_page(request, view, request.match_info["section"], answers=answers, errors=errors,
+                                   status=422)
+
+    return await save_section(request, view, "part_a", show_errors, close_url="/leerling",
+                              close_message="Je antwoorden zijn opgeslagen. Je kunt later verdergaan.",
+                              section_url=lambda section: f"/leerling/dossiers/{view.id}/deel-a/{section}")
 
 
 @routes.get("/leerling/dossiers/{dossier_id}/versturen")

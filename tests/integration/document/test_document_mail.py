@@ -12,13 +12,14 @@ from services.notification.app import make_app as make_notification
 from services.notification.settings import NotificationSettings
 from shared.devtools.smtp_sink import SmtpSink
 from tests.integration.document.letters import envelope, job_of_batch, letters_batch
+from tests.support import env
 from tests.support.apps import serve, settings
 from tests.support.auth import token_issuer
 from tests.support.events import broker
 
 
 async def test_the_requester_gets_a_dutch_mail_with_the_download_link(unique):
-    exchange = f"doorstroom.events.docmail{unique}"
+    exchange = env.run_exchange(f"docmail{unique}")
     async with SmtpSink() as sink, token_issuer() as issuer, broker(exchange) as bus:
         notification = make_notification(settings(NotificationSettings, f"docmail_no_{unique}", smtp_port=sink.port,
                                                   event_exchange=exchange, delivery_poll_seconds=0.2))
@@ -29,8 +30,8 @@ async def test_the_requester_gets_a_dutch_mail_with_the_download_link(unique):
             counsellor = uuid.uuid4()
             email = f"decaan-{unique}@school.example.nl"
             data = letters_batch(3, requested_by=counsellor, email=email)
-            env = envelope(data)
-            await bus.publish(env.type, env.model_dump_json().encode(), message_id=str(env.id))
+            event = envelope(data)
+            await bus.publish(event.type, event.model_dump_json().encode(), message_id=str(event.id))
             [mail] = await sink.wait_for(1, timeout=30)
             job = await job_of_batch(client, "", issuer.headers("counsellor", account_id=counsellor), data.batch_id)
             assert mail["To"] == email

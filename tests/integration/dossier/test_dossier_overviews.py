@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from services.dossier.context import today
 from services.dossier.reminders import run_daily
-from tests.integration.dossier.world import World
+from tests.integration.dossier.world import ASSESSMENT, World
 
 
 async def _age_agreement(world: World, dossier_id: str, days: int) -> None:
@@ -162,3 +162,50 @@ async def test_agreement_overdue_flags_and_reminders(world: World):
     assert [r["automatic"] for r in rows] == [True]
     _, overdue = await world.call("GET", "/v1/overviews/agreement-overdue", mentor, expect=200)
     assert overdue["dossiers"][0]["last_reminder"] == day.isoformat()
+
+
+async def test_the_mbo_inbox_is_searched_filtered_and_paged_without_names_in_urls(world: World):
+    school = await world.school()
+    mbo, other = await world.mbo(), await world.mbo()
+    klass = school.classes[0]
+    plain = {**ASSESSMENT, "opp": False, "contactnodig": False}
+    roos = await world.student(school, klass, roepnaam="Roos", achternaam="Winter")
+    zoe = await world.student(school, klass, roepnaam="Zoë", achternaam="Ëlberg")
+    jaap = await world.student(school, klass, roepnaam="Jaap", achternaam="Rierink")
+    elsewhere = await world.student(school, klass, roepnaam="Roos", achternaam="Anders")
+    d_roos = await world.to_completed(roos, mbo, plain)
+    d_zoe = await world.to_completed(zoe, mbo)  # warm handover: first in the inbox
+    d_jaap = await world.to_completed(jaap, mbo, plain)
+    await world.to_completed(elsewhere, other, plain)
+    staff = world.as_mbo(mbo)
+
+    _, inbox = await world.call("GET", "/v1/mbo/dossiers", staff, expect=200)
+    assert inbox["total"] == 3, "only the dossiers sent to this institution"
+    assert inbox["dossiers"][0]["id"] == d_zoe["id"] and inbox["dossiers"][0]["warm_handover"] is True
+    for q, ids in (("roos", [d_roos["id"]]), ("WINTER roos", [d_roos["id"]]), ("elberg", [d_zoe["id"]]),
+                   ("zoë", [d_zoe["id"]]), ("anders", []), ("100%_", []),
+                   (school.name.split()[0], [d_zoe["id"], d_jaap["id"], d_roos["id"]])):
+        _, page = await world.call("POST", "/v1/mbo/dossiers/search", staff, json={"q": q}, expect=200)
+        got = [x["id"] for x in page["dossiers"]]
+        assert sorted(got) == sorted(ids) and page["total"] == len(ids), q
+        assert not ids or got[0] == ids[0], "warm handover stays first"
+    _, page = await world.call("POST", "/v1/mbo/dossiers/search", staff, json={"flagged": True}, expect=200)
+    assert [x["id"] for x in page["dossiers"]] == [d_zoe["id"]]
+    _, page = await world.call("POST", "/v1/mbo/dossiers/search", staff, json={"page": 2, "page_size": 2}, expect=200)
+    assert page["total"] == 3 and len(page["dossiers"]) == 1 and page["page"] == 2
+
+    await world.call("POST", f"/v1/mbo/dossiers/{d_roos['id']}/handled", staff,
+                     version=await world.version(d_roos["id"]), expect=200)
+    _, page = await world.call("POST", "/v1/mbo/dossiers/search", staff, json={"handled": False}, expect=200)
+    assert {x["id"] for x in page["dossiers"]} == {d_zoe["id"], d_jaap["id"]}
+    _, page = await world.call("POST", "/v1/mbo/dossiers/search", staff, json={"q": "roos", "handled": True}, expect=200)
+    assert [x["id"] for x in page["dossiers"]] == [d_roos["id"]] and page["dossiers"][0]["handled"] is True
+
+    status, problem = await world.call("GET", "/v1/mbo/dossiers?q=roos", staff)
+    assert status == 422 and "hoort niet in een URL" in problem["detail"]
+    for body, field in (({"q": "x" * 101}, "q"), ({"page": 0}, "page"), ({"page_size": 501}, "page_size"),
+                        ({"handled": "misschien"}, "handled"), ({"flagged": [1]}, "flagged")):
+        status, problem = await world.call("POST", "/v1/mbo/dossiers/search", staff, json=body)
+        assert status == 422 and field in str(problem), body
+    status, _ = await world.call("POST", "/v1/mbo/dossiers/search", world.as_counsellor(school), json={})
+    assert status == 403

@@ -30,6 +30,7 @@ from shared.events.identity_events import (
     StudentChanged,
 )
 from shared.events.registry import event_type_of
+from tests.support import env
 from tests.support.apps import serve, settings
 from tests.support.auth import TestIssuer, token_issuer
 from tests.support.events import Probe, broker
@@ -307,7 +308,7 @@ def token_from(mail) -> str:
 
 async def open_world(stack: AsyncExitStack, name: str, **dossier_overrides) -> World:
     tag = f"{name}_{uuid.uuid4().hex[:8]}"
-    exchange = f"doorstroom.events.{tag}"
+    exchange = env.run_exchange(tag)
     sink = await stack.enter_async_context(SmtpSink())
     issuer = await stack.enter_async_context(token_issuer())
     b = await stack.enter_async_context(broker(exchange))
