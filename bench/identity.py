@@ -133,9 +133,18 @@ async def codes_by_mail(identity: ServiceProcess, sink: SmtpSink, students: int)
                    f"{'k.jansen@voorbeeldcollege.example' if i < 8 else ''}\n" for i in range(students))
     async with aiohttp.ClientSession() as http:
         started = time.perf_counter()
+        school_admin = await token(http, identity.url, "school_admin")
         async with http.post(identity.url + "/v1/roster/imports", data=(header + rows).encode(), headers={
-                **await token(http, identity.url, "school_admin"), "Content-Type": "text/csv"}) as r:
-            assert r.status == 200, await r.text()
+                **school_admin, "Content-Type": "text/csv"}) as r:
+            assert r.status == 202, await r.text()
+            job_url = identity.url + r.headers["Location"]
+        while True:  # the students are imported by the import job, in chunks
+            async with http.get(job_url, headers=school_admin) as r:
+                job = await r.json()
+            if job["state"] in ("done", "failed"):
+                break
+            await asyncio.sleep(0.05)
+        assert job["state"] == "done", job
         import_seconds = time.perf_counter() - started
         counsellor = await token(http, identity.url, "counsellor")
         before = len(sink.messages)

@@ -68,7 +68,7 @@ class StudentSearch:
     overdue: timedelta = timedelta(days=14)
 
 
-def _name_words(q: Query, text: str, column: str = "s.search_name") -> None:
+def name_words(q: Query, text: str, column: str = "s.search_name") -> None:
     """Every word of ``text`` must occur in ``column`` (a folded name: see names.fold)."""
     for word in search_words(text):
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -86,7 +86,7 @@ def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
         q.where(f"s.class_id = {q.arg(search.class_id)}")
     if search.leerjaar is not None:
         q.where(f"s.leerjaar = {q.arg(search.leerjaar)}")
-    _name_words(q, search.q)
+    name_words(q, search.q)
     if search.overdue_only:
         q.where(f"""EXISTS (SELECT 1 FROM dossiers d WHERE d.student_id = s.student_id AND d.state = 'agreement'
                     AND NOT d.archived AND d.state_changed_at < now() - {q.arg(search.overdue)}::interval)""")
@@ -145,7 +145,7 @@ def mbo_inbox_sql(search: MboSearch) -> tuple[str, str, list]:
         q.where("d.handled_at IS NOT NULL" if search.handled else "d.handled_at IS NULL")
     if search.flagged:
         q.where("(d.warm_handover OR d.contact_wanted)")
-    _name_words(q, search.q, column="(coalesce(s.search_name, '') || ' ' || "
+    name_words(q, search.q, column="(coalesce(s.search_name, '') || ' ' || "
                                     "lower(coalesce(d.final #>> '{student,school_name}', '') || ' ' || "
                                     "coalesce(d.final #>> '{choice,programme_name}', '') || ' ' || "
                                     "coalesce(d.final #>> '{choice,crebo}', '')))")

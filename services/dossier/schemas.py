@@ -47,6 +47,15 @@ class StudentSearchBody(Body):
     page_size: int | None = Field(None, ge=1, le=500)
 
 
+class WorklistSearchBody(Body):
+    """A search of the worklist ("te behandelen"); in a body, so that no name ends up in a URL."""
+
+    q: str = Field("", max_length=100, description="name or part of it; every word must occur")
+    class_id: uuid.UUID | None = None
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int | None = Field(None, ge=1, le=500)
+
+
 class MboSearchBody(Body):
     """A search of the MBO inbox; in a body, so that no name ends up in a URL (or a log of one)."""
 

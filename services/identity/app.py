@@ -6,9 +6,11 @@ from typing import AsyncIterator
 from aiohttp import web
 
 # the modules register their routes on the Api
-from services.identity import accounts, activation, roster, schools, sessions, staff  # noqa: F401
+from services.identity import (accounts, activation, password_change, privacy, roster, roster_imports,  # noqa: F401
+                               schools, sessions, staff)
 from services.identity.context import HASHER, KEYRING, VAULT, api
 from services.identity.hasher import PasswordHasher
+from services.identity.housekeeping import housekeeping_context
 from services.identity.settings import IdentitySettings
 from services.identity.signing import IdentityVerifier, KeyRing, ensure_key
 from services.identity.vault import Vault
@@ -46,7 +48,8 @@ def make_app(settings: IdentitySettings | None = None) -> web.Application:
         hasher.close()
 
     spec = ServiceSpec(name="identity", api=api, migrations="services.identity.migrations",
-                       resources=[keys, password_hasher])
+                       resources=[keys, password_hasher, roster_imports.worker_context(settings),
+                                  housekeeping_context(settings)])
     app = create_app(spec, settings)
     app[VAULT] = vault
     app[KEYRING] = ring

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.identity.domain.tokens import hash_token, new_token
 from services.identity.hasher import PasswordHasher
@@ -24,6 +24,27 @@ KEYRING = web.AppKey("keyring", KeyRing)
 
 class Detail(BaseModel):
     detail: str
+
+
+class SearchIn(BaseModel):
+    """A search in a body (a name never goes into a URL, nor a log of one): words and a page."""
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    q: str | None = Field(None, max_length=100, description="every word must occur (case does not matter)")
+    page: int = Field(1, ge=1, le=100_000, strict=True)
+    page_size: int = Field(50, ge=1, le=200, strict=True)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def word_conditions(text_sql: str, q: str | None, args: list) -> list[str]:
+    """SQL conditions that every word of ``q`` occurs in ``text_sql`` (lower case); appends the words to ``args``."""
+    conditions = []
+    for word in (q or "").lower().split():
+        args.append(word)
+        conditions.append(f"strpos(lower({text_sql}), ${len(args)}) > 0")
+    return conditions
 
 
 def settings_of(request: web.Request) -> IdentitySettings:

@@ -1,44 +1,46 @@
-"""The roster: a school admin imports the CSV of the school administration system; staff read
-the students they may see, with the state of each student's activation code.
+"""The roster: what a school admin's CSV does to classes, mentors and students (the upload and
+its job: roster_imports.py); staff read and search the students they may see, with the state of
+each student's activation code.
 
 Import rules:
-- all or nothing: a file with any error imports nothing and lists every error (line, field, reason);
+- all or nothing at the door: a file with any error imports nothing and lists every error (line,
+  field, reason); a valid file's classes and mentors are applied at once, its students in chunks;
 - students are matched by student number (leerlingnummer): a re-import updates, never duplicates;
   students missing from a file are left as they are (a file may hold one class or one year);
 - classes are made as needed; when rows of a class name mentors (by e-mail), those become the
   class's mentors (replacing the earlier ones); a class whose rows name none keeps its mentors;
 - a mentor address not yet on staff becomes a staff record (mentor) linked to the class, without
-  an invitation: the answer lists them under ``new_mentors``, the school admin invites them;
+  an invitation: the import lists them under ``new_mentors``, the school admin invites them;
 - events (identity.student_changed, identity.class_mentors_changed, identity.staff_changed) only
   for what really changed, written with the change in one transaction, in bulk.
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Mapping
 
 import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.identity.access import ROSTER_READERS, Caller, caller
-from services.identity.context import VAULT, api, path_uuid, settings_of
+from services.identity.context import SearchIn, api, path_uuid, word_conditions
 from services.identity.domain.activation_codes import code_status
 from services.identity.domain.names import full_name, sort_name
-from services.identity.domain.roster_csv import RosterError, RosterRow, parse_roster
+from services.identity.domain.roster_csv import RosterError, RosterRow
 from services.identity.staff import publish_class_mentors
 from services.identity.vault import Vault
-from shared.api import json_response
-from shared.app import DB, OUTBOX
+from shared.api import json_response, read_body
+from shared.app import DB
+from shared.auth import require
 from shared.events.identity_events import StaffChanged, StudentChanged
 from shared.outbox import Outbox
 from shared.problems import Problem
 
-ROSTER_LOCK = 7_316_102
-CSV_TYPES = {"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel", "application/octet-stream"}
+ROSTER_LOCK = 7_316_102  # per school, for the length of a transaction
 NO_STUDENT = "Deze leerling bestaat niet."
 
 
@@ -47,74 +49,32 @@ class NewMentor(BaseModel):
     email: str
 
 
-class ImportOut(BaseModel):
-    detail: str
-    created: int
-    updated: int
-    unchanged: int
-    not_in_file: int = Field(description="students of the school that this file does not list (left unchanged)")
-    classes_created: list[str]
-    classes_with_changed_mentors: list[str]
-    new_mentors: list[NewMentor] = Field(description="made from the file, not yet invited")
-
-
-async def _read_limited(request: web.Request, limit: int) -> bytes:
-    too_big = Problem(413, f"Het bestand is te groot (maximaal {limit // (1024 * 1024) or 1} MB). "
-                      "Splits het op, bijvoorbeeld per leerjaar.", code="file-too-large")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _file_errors(rows: list[RosterRow]) -> list[RosterError]:
-    """Checks over rows that the parser does not do: the same BSN twice."""
-    seen: dict[str, int] = {}
-    errors = []
-    for row in rows:
-        if row.bsn is None:
-            continue
-        if row.bsn in seen:
-            errors.append(RosterError(row.line, "BSN", f"Dit BSN staat ook op regel {seen[row.bsn]}."))
-        else:
-            seen[row.bsn] = row.line
-    return errors
-
-
-def _problem(errors: list[RosterError]) -> Problem:
+def roster_problem(errors: list[RosterError]) -> Problem:
     n = len(errors)
     return Problem(422, f"Het bestand is niet ingelezen: {'er is 1 fout' if n == 1 else f'er zijn {n} fouten'}. "
                    "Verbeter het bestand en lees het opnieuw in; er is niets veranderd.", code="roster-invalid",
                    errors=[{"line": e.line, "field": e.field, "message": e.reason} for e in errors])
 
 
-async def import_rows(conn: asyncpg.Connection, outbox: Outbox, vault: Vault, school_id: uuid.UUID,
-                      rows: list[RosterRow]) -> ImportOut:
-    """Apply parsed rows inside the caller's transaction (raises a 422 Problem for staff conflicts)."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", ROSTER_LOCK, str(school_id))
+@dataclass
+class Prepared:
+    """What the request did with a valid file before its students are imported."""
+    class_id: dict[str, uuid.UUID]  # class name -> id
+    classes_created: list[str]
+    classes_with_changed_mentors: list[str]
+    new_mentors: list[NewMentor]
+    not_in_file: int
 
+
+async def prepare_import(conn: asyncpg.Connection, outbox: Outbox, school_id: uuid.UUID,
+                         rows: list[RosterRow]) -> Prepared:
+    """Classes and mentors of the file, inside the caller's transaction, which holds the school's
+    roster lock (raises a 422 Problem for staff conflicts, before anything is written)."""
     # classes: the leerjaar most rows of a class give
     years: dict[str, Counter] = {}
     for r in rows:
         years.setdefault(r.class_name, Counter())[r.school_year] += 1
     class_year = {name: counts.most_common(1)[0][0] for name, counts in years.items()}
-    before = {r["name"]: r for r in await conn.fetch(
-        "SELECT id, name, school_year FROM classes WHERE school_id = $1 AND name = ANY($2::text[])",
-        school_id, list(class_year))}
-    class_rows = await conn.fetch(
-        """INSERT INTO classes (id, school_id, name, school_year)
-           SELECT gen_random_uuid(), $1, n, y FROM unnest($2::text[], $3::int[]) AS t(n, y)
-           ON CONFLICT (school_id, name) DO UPDATE SET school_year = EXCLUDED.school_year
-           RETURNING id, name""", school_id, list(class_year), list(class_year.values()))
-    class_id = {r["name"]: r["id"] for r in class_rows}
-    class_name = {v: k for k, v in class_id.items()}
-    created_classes = sorted(n for n in class_year if n not in before)
-    touched = {class_id[n] for n in class_year if n not in before or before[n]["school_year"] != class_year[n]}
 
     # mentors: by e-mail address among the school's staff
     first_line: dict[str, int] = {}
@@ -134,7 +94,21 @@ async def import_rows(conn: asyncpg.Connection, outbox: Outbox, vault: Vault, sc
         elif s["role"] not in ("mentor", "counsellor"):
             errors.append(RosterError(first_line[email], "Mentor", f"{email} is geen mentor of decaan."))
     if errors:
-        raise _problem(sorted(errors, key=lambda e: e.line))
+        raise roster_problem(sorted(errors, key=lambda e: e.line))
+
+    before = {r["name"]: r for r in await conn.fetch(
+        "SELECT id, name, school_year FROM classes WHERE school_id = $1 AND name = ANY($2::text[])",
+        school_id, list(class_year))}
+    class_rows = await conn.fetch(
+        """INSERT INTO classes (id, school_id, name, school_year)
+           SELECT gen_random_uuid(), $1, n, y FROM unnest($2::text[], $3::int[]) AS t(n, y)
+           ON CONFLICT (school_id, name) DO UPDATE SET school_year = EXCLUDED.school_year
+           RETURNING id, name""", school_id, list(class_year), list(class_year.values()))
+    class_id = {r["name"]: r["id"] for r in class_rows}
+    class_name = {v: k for k, v in class_id.items()}
+    created_classes = sorted(n for n in class_year if n not in before)
+    touched = {class_id[n] for n in class_year if n not in before or before[n]["school_year"] != class_year[n]}
+
     new_emails = sorted(e for e in first_line if e not in staff)
     new_ids = [uuid.uuid4() for _ in new_emails]
     if new_emails:
@@ -157,8 +131,47 @@ async def import_rows(conn: asyncpg.Connection, outbox: Outbox, vault: Vault, sc
         await conn.execute("INSERT INTO class_mentors (class_id, staff_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])",
                            [p[0] for p in pairs], [p[1] for p in pairs])
     await publish_class_mentors(conn, outbox, sorted(touched | set(mentors_changed)))
+    # the import leaves students missing from the file as they are: these stay "not in the file"
+    not_in_file = await conn.fetchval(
+        "SELECT count(*) FROM students WHERE school_id = $1 AND active AND NOT student_number = ANY($2::text[])",
+        school_id, [r.student_number for r in rows])
+    return Prepared(class_id=class_id, classes_created=created_classes,
+                    classes_with_changed_mentors=sorted(class_name[c] for c in mentors_changed),
+                    new_mentors=[NewMentor(staff_id=i, email=e) for i, e in zip(new_ids, new_emails)],
+                    not_in_file=not_in_file)
 
-    # students: one upsert; only rows that changed come back
+
+STUDENT_COLUMNS = ("student_number", "roepnaam", "voornamen", "tussenvoegsel", "achternaam", "date_of_birth",
+                   "class_id", "school_year", "email", "bsn_ciphertext", "bsn_hmac")
+
+
+def student_values(r: RosterRow, class_id: dict[str, uuid.UUID], vault: Vault) -> dict:
+    """A row of the file as ``STUDENT_COLUMNS``, the BSN encrypted and hashed: the plain BSN goes no further."""
+    return dict(zip(STUDENT_COLUMNS, (
+        r.student_number, r.roepnaam, r.voornamen, r.tussenvoegsel, r.achternaam, r.date_of_birth,
+        class_id[r.class_name], r.school_year, r.email,
+        vault.encrypt_bsn(r.bsn) if r.bsn else None, vault.bsn_hash(r.bsn) if r.bsn else None)))
+
+
+async def lock_roster(conn: asyncpg.Connection, school_id: uuid.UUID) -> None:
+    """One change of a school's roster at a time (until the caller's transaction ends)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", ROSTER_LOCK, str(school_id))
+
+
+async def import_rows(conn: asyncpg.Connection, outbox: Outbox, vault: Vault, school_id: uuid.UUID,
+                      rows: list[RosterRow]) -> None:
+    """A whole (small) file in the caller's transaction: the demo data. Uploads become import jobs."""
+    await lock_roster(conn, school_id)
+    prepared = await prepare_import(conn, outbox, school_id, rows)
+    await upsert_students(conn, outbox, school_id, [student_values(r, prepared.class_id, vault) for r in rows])
+
+
+async def upsert_students(conn: asyncpg.Connection, outbox: Outbox, school_id: uuid.UUID,
+                          rows: list[Mapping]) -> tuple[int, int]:
+    """Insert or update students by student number, in one statement, inside the caller's
+    transaction; events only for the rows that really changed, so a row imported twice changes
+    nothing the second time. ``rows`` hold ``STUDENT_COLUMNS`` (the BSN already encrypted).
+    Returns (created, updated)."""
     changed = await conn.fetch(
         """INSERT INTO students AS s (id, school_id, student_number, roepnaam, voornamen, tussenvoegsel, achternaam,
                                       date_of_birth, class_id, school_year, email, bsn_ciphertext, bsn_hmac)
@@ -176,21 +189,13 @@ async def import_rows(conn: asyncpg.Connection, outbox: Outbox, vault: Vault, sc
                  IS DISTINCT FROM (EXCLUDED.roepnaam, EXCLUDED.voornamen, EXCLUDED.tussenvoegsel, EXCLUDED.achternaam,
                   EXCLUDED.date_of_birth, EXCLUDED.class_id, EXCLUDED.school_year, EXCLUDED.email, EXCLUDED.bsn_hmac, true)
            RETURNING s.*, (xmax = 0) AS inserted""",
-        school_id, [r.student_number for r in rows], [r.roepnaam for r in rows], [r.voornamen for r in rows],
-        [r.tussenvoegsel for r in rows], [r.achternaam for r in rows], [r.date_of_birth for r in rows],
-        [class_id[r.class_name] for r in rows], [r.school_year for r in rows], [r.email for r in rows],
-        [vault.encrypt_bsn(r.bsn) if r.bsn else None for r in rows],
-        [vault.bsn_hash(r.bsn) if r.bsn else None for r in rows])
-    await outbox.add_many(conn, [(student_event(s, class_name[s["class_id"]]), str(s["id"])) for s in changed])
+        school_id, *([r[c] for r in rows] for c in STUDENT_COLUMNS))
+    if changed:
+        class_name = {r["id"]: r["name"] for r in await conn.fetch(
+            "SELECT id, name FROM classes WHERE id = ANY($1::uuid[])", list({s["class_id"] for s in changed}))}
+        await outbox.add_many(conn, [(student_event(s, class_name[s["class_id"]]), str(s["id"])) for s in changed])
     created = sum(1 for s in changed if s["inserted"])
-    not_in_file = await conn.fetchval(
-        "SELECT count(*) FROM students WHERE school_id = $1 AND active AND NOT student_number = ANY($2::text[])",
-        school_id, [r.student_number for r in rows])
-    return ImportOut(
-        detail=f"Het bestand is ingelezen: {len(rows)} leerlingen.", created=created,
-        updated=len(changed) - created, unchanged=len(rows) - len(changed), not_in_file=not_in_file,
-        classes_created=created_classes, classes_with_changed_mentors=sorted(class_name[c] for c in mentors_changed),
-        new_mentors=[NewMentor(staff_id=i, email=e) for i, e in zip(new_ids, new_emails)])
+    return created, len(changed) - created
 
 
 def student_event(s: asyncpg.Record, class_name: str) -> StudentChanged:
@@ -199,29 +204,6 @@ def student_event(s: asyncpg.Record, class_name: str) -> StudentChanged:
         voornamen=s["voornamen"], tussenvoegsel=s["tussenvoegsel"], achternaam=s["achternaam"],
         date_of_birth=s["date_of_birth"], class_id=s["class_id"], class_name=class_name,
         school_year=s["school_year"], email=s["email"], account_id=s["account_id"], active=s["active"])
-
-
-@api.route("POST", "/v1/roster/imports", summary="Leerlingenbestand (CSV uit het administratiepakket) inlezen; "
-           "alles of niets (schoolbeheerder). Stuur het bestand als body met Content-Type: text/csv.",
-           response=ImportOut, tags=("leerlingen",), auth=True)
-async def import_roster(request: web.Request) -> web.Response:
-    settings = settings_of(request)
-    async with request.app[DB].acquire(timeout=10) as conn:
-        who = await caller(request, conn, "school_admin")
-        kind = await conn.fetchval("SELECT kind FROM schools WHERE id = $1", who.school_id)
-    if kind != "vo":
-        raise Problem(409, "Alleen een VO-school leest een leerlingenbestand in.", code="not-vo")
-    if request.content_type not in CSV_TYPES:
-        raise Problem(415, "Stuur het leerlingenbestand als CSV (Content-Type: text/csv).", code="not-csv")
-    data = await _read_limited(request, settings.roster_max_bytes)
-    result = await asyncio.get_running_loop().run_in_executor(
-        None, functools.partial(parse_roster, data, max_rows=settings.roster_max_rows))
-    errors = result.errors or _file_errors(result.rows)
-    if errors:
-        raise _problem(errors)
-    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        summary = await import_rows(conn, request.app[OUTBOX], request.app[VAULT], who.school_id, result.rows)
-    return json_response(summary)
 
 
 # --- reading students ---------------------------------------------------------------------------
@@ -289,11 +271,31 @@ async def visible_student(conn: asyncpg.Connection, who: Caller, student_id: uui
     return row
 
 
+class StudentSearchIn(SearchIn):
+    class_id: uuid.UUID | None = None
+    school_year: int | None = Field(None, ge=1, le=8, strict=True, description="leerjaar")
+
+
+class StudentPage(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    students: list[StudentOut]
+
+
+STUDENT_ORDER = " ORDER BY c.name, s.achternaam, s.roepnaam, s.id"
+STUDENT_TEXT = "concat_ws(' ', s.roepnaam, s.voornamen, s.tussenvoegsel, s.achternaam, s.student_number, c.name)"
+
+
 @api.route("GET", "/v1/students", summary="Leerlingen met de stand van hun activatiecode (mentor: eigen klassen; "
-           "decaan, schoolbeheerder: school). Filters: class_id, school_year, q, activation",
-           response=StudentList, tags=("leerlingen",), auth=True)
+           "decaan, schoolbeheerder: school). Filters: class_id, school_year, activation; zoeken op naam en "
+           "pagina's: POST /v1/students/search", response=StudentList, tags=("leerlingen",), auth=True)
 async def list_students(request: web.Request) -> web.Response:
     query = request.query
+    if "q" in query:
+        raise Problem(400, "Zoeken op naam gaat met POST /v1/students/search, met de zoekterm in de body: "
+                      "een naam hoort niet in een URL.", code="use-search",
+                      errors=[{"field": "q", "message": "Stuur de zoekterm in de body van POST /v1/students/search."}])
     async with request.app[DB].acquire(timeout=10) as conn:
         who = await caller(request, conn, *ROSTER_READERS)
         cond, value = who.student_condition("s", 1)
@@ -308,18 +310,42 @@ async def list_students(request: web.Request) -> web.Response:
         except ValueError:
             raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
                           errors=[{"field": "class_id/school_year", "message": "Deze waarde is ongeldig."}]) from None
-        if query.get("q", "").strip():
-            args.append(query["q"].strip()[:100].casefold())
-            where.append(f"""strpos(lower(concat_ws(' ', s.roepnaam, s.voornamen, s.tussenvoegsel, s.achternaam,
-                                                    s.student_number, c.name)), ${len(args)}) > 0""")
-        rows = await conn.fetch(STUDENT_QUERY + " WHERE " + " AND ".join(where)
-                                + " ORDER BY c.name, s.achternaam, s.roepnaam", *args)
+        rows = await conn.fetch(STUDENT_QUERY + " WHERE " + " AND ".join(where) + STUDENT_ORDER, *args)
     now = datetime.now(UTC)
     students = [student_out(r, now) for r in rows]
     wanted = query.get("activation")
     if wanted:
         students = [s for s in students if s.activation.status == wanted]
     return json_response(StudentList(students=students, total=len(students)))
+
+
+@api.route("POST", "/v1/students/search", summary="Leerlingen zoeken (q: elk woord moet voorkomen in naam, "
+           "leerlingnummer of klas) en filteren op klas en leerjaar, per pagina; wie wat ziet als bij GET /v1/students",
+           body=StudentSearchIn, response=StudentPage, tags=("leerlingen",), auth=True)
+async def search_students(request: web.Request) -> web.Response:
+    await require(request, *ROSTER_READERS)  # who may ask is checked before what is asked
+    body = await read_body(request, StudentSearchIn)
+    async with request.app[DB].acquire(timeout=10) as conn:
+        who = await caller(request, conn, *ROSTER_READERS)
+        cond, value = who.student_condition("s", 1)
+        where, args = [cond, "s.active"], [value]
+        if body.class_id is not None:
+            args.append(body.class_id)
+            where.append(f"s.class_id = ${len(args)}")
+        if body.school_year is not None:
+            args.append(body.school_year)
+            where.append(f"s.school_year = ${len(args)}")
+        where += word_conditions(STUDENT_TEXT, body.q, args)
+        sql = " WHERE " + " AND ".join(where)
+        async with conn.transaction(readonly=True, isolation="repeatable_read"):  # the count and the page agree
+            total = await conn.fetchval("SELECT count(*) FROM students s JOIN classes c ON c.id = s.class_id" + sql,
+                                        *args)
+            rows = await conn.fetch(STUDENT_QUERY + sql + STUDENT_ORDER
+                                    + f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
+                                    *args, body.page_size, body.offset)
+    now = datetime.now(UTC)
+    return json_response(StudentPage(total=total, page=body.page, page_size=body.page_size,
+                                     students=[student_out(r, now) for r in rows]))
 
 
 @api.route("GET", "/v1/students/{student_id}", summary="Eén leerling", response=StudentOut, tags=("leerlingen",),

@@ -10,7 +10,7 @@ from typing import Literal
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.identity.context import api, path_uuid
 from shared.api import json_response, read_body
@@ -18,7 +18,7 @@ from shared.app import DB, OUTBOX
 from shared.auth import require
 from shared.events.identity_events import Location, Programme, SchoolChanged
 from shared.outbox import Outbox
-from shared.problems import Problem
+from shared.problems import Problem, validation_problem
 
 NO_SCHOOL = "Deze school bestaat niet."
 NO_PROGRAMME = "Deze opleiding bestaat niet."
@@ -216,17 +216,48 @@ def _member_school(principal) -> uuid.UUID | None:
     return principal.school_id or principal.institution_id
 
 
-@api.route("GET", "/v1/schools", summary="Scholen en instellingen (beheerder: alle; medewerker: de eigen)",
-           response=SchoolList, tags=("scholen",), auth=True)
+class SchoolQuery(BaseModel):
+    """The administrator's list: school names are no personal data, so the search is in the query."""
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    q: str = Field("", max_length=100, description="every word in the name, city or BRIN (case does not matter)")
+    kind: Literal["vo", "mbo"] | None = None
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class SchoolPage(SchoolList):
+    total: int
+    page: int
+    page_size: int
+
+
+@api.route("GET", "/v1/schools", summary="Scholen en instellingen (beheerder: alle, met ?q=, ?kind=vo|mbo, "
+                                         "?page= en ?page_size=; medewerker: de eigen)",
+           response=SchoolPage, tags=("scholen",), auth=True)
 async def list_schools(request: web.Request) -> web.Response:
     principal = await require(request, "admin", "school_admin", "counsellor", "mentor", "mbo_staff")
+    try:
+        query = SchoolQuery.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
     async with request.app[DB].acquire(timeout=10) as conn:
         if principal.role == "admin":
-            ids = [r["id"] for r in await conn.fetch("SELECT id FROM schools")]
+            args: list = [query.kind]
+            conditions = ["($1::text IS NULL OR kind = $1)"]
+            for word in query.q.lower().split()[:5]:
+                args.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+                conditions.append(f"lower(name || ' ' || coalesce(city, '') || ' ' || coalesce(brin, '')) "
+                                  f"LIKE ${len(args)}")
+            where = " AND ".join(conditions)
+            total = await conn.fetchval(f"SELECT count(*) FROM schools WHERE {where}", *args)
+            ids = [r["id"] for r in await conn.fetch(
+                f"""SELECT id FROM schools WHERE {where} ORDER BY name, id
+                    LIMIT {query.page_size} OFFSET {(query.page - 1) * query.page_size}""", *args)]
         else:
             ids = [_member_school(principal)] if _member_school(principal) else []
+            total = len(ids)
         schools = await load_schools(conn, ids, include_inactive=True)
-    return json_response(SchoolList(schools=schools))
+    return json_response(SchoolPage(schools=schools, total=total, page=query.page, page_size=query.page_size))
 
 
 @api.route("POST", "/v1/schools", summary="Nieuwe school of MBO-instelling (beheerder)", body=SchoolIn,

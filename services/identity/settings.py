@@ -49,6 +49,7 @@ class IdentitySettings(ServiceSettings):
     password_reset_ttl_minutes: float = Field(30, gt=0)
     invitation_ttl_hours: float = Field(168, gt=0)
     mail_repeat_seconds: float = Field(60, ge=0, description="at most one reset or notice mail per address per interval")
+    housekeeping_retention_days: int = Field(30, ge=1, description="expired links, ended sessions: deleted after this")
 
     # throttling (counters in Postgres, shared by every process)
     login_account_soft_limit: int = Field(5, ge=1, description="failures per account before slowing down")
@@ -65,6 +66,9 @@ class IdentitySettings(ServiceSettings):
     # roster and activation codes
     roster_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     roster_max_rows: int = Field(20_000, ge=1)
+    roster_import_chunk_size: int = Field(200, ge=1, le=5000, description="students per transaction of an import job")
+    roster_import_poll_seconds: float = Field(2.0, gt=0, description="how often a worker looks for unfinished imports")
+    roster_import_max_attempts: int = Field(5, ge=1, description="failed chunks in a row before an import fails")
     activation_code_valid_days: int | None = Field(None, ge=1, description="unset = until 31 July (end of school year)")
 
     @model_validator(mode="after")

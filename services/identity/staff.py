@@ -18,7 +18,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.identity.access import caller
-from services.identity.context import api, issue_email_token, normalize_email, path_uuid, settings_of
+from services.identity.context import (SearchIn, api, issue_email_token, normalize_email, path_uuid, settings_of,
+                                       word_conditions)
 from services.identity.settings import IdentitySettings
 from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
@@ -70,6 +71,17 @@ class StaffOut(BaseModel):
 
 
 class StaffList(BaseModel):
+    staff: list[StaffOut]
+
+
+class StaffSearchIn(SearchIn):
+    role: StaffRole | None = None
+
+
+class StaffPage(BaseModel):
+    total: int
+    page: int
+    page_size: int
     staff: list[StaffOut]
 
 
@@ -173,14 +185,17 @@ async def invite(conn: asyncpg.Connection, outbox: Outbox, settings: IdentitySet
         expires_at=expires_at), subject=str(staff_id))
 
 
-async def load_staff(conn: asyncpg.Connection, where: str, *args) -> list[StaffOut]:
+async def load_staff(conn: asyncpg.Connection, where: str, *args, limit: int | None = None,
+                     offset: int = 0) -> list[StaffOut]:
+    page = f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}" if limit is not None else ""
     rows = await conn.fetch(
         f"""SELECT s.*, a.password_hash IS NOT NULL AS has_password,
                    coalesce(json_agg(json_build_object('class_id', c.id, 'name', c.name) ORDER BY c.name)
                             FILTER (WHERE c.id IS NOT NULL), '[]') AS classes
             FROM staff s LEFT JOIN accounts a ON a.id = s.account_id
             LEFT JOIN class_mentors cm ON cm.staff_id = s.id LEFT JOIN classes c ON c.id = cm.class_id
-            WHERE {where} GROUP BY s.id, a.password_hash ORDER BY s.name""", *args)
+            WHERE {where} GROUP BY s.id, a.password_hash ORDER BY s.name, s.id{page}""",
+        *args, *((limit, offset) if limit is not None else ()))
     out = []
     for r in rows:
         status = ("inactief" if not r["active"] else "actief" if r["has_password"]
@@ -222,6 +237,30 @@ async def list_staff(request: web.Request) -> web.Response:
         else:
             staff = await load_staff(conn, "s.school_id = $1", who.school_id)
     return json_response(StaffList(staff=staff))
+
+
+@api.route("POST", "/v1/staff/search", summary="Medewerkers zoeken (q: elk woord moet voorkomen in naam of "
+           "e-mailadres) en filteren op rol, per pagina (beheerder: alle; school: de eigen)", body=StaffSearchIn,
+           response=StaffPage, tags=("medewerkers",), auth=True)
+async def search_staff(request: web.Request) -> web.Response:
+    readers = ("admin", "school_admin", "counsellor")
+    await require(request, *readers)  # who may ask is checked before what is asked
+    body = await read_body(request, StaffSearchIn)
+    async with request.app[DB].acquire(timeout=10) as conn:
+        who = await caller(request, conn, *readers)
+        where, args = ["true"], []
+        if who.role != "admin":
+            args.append(who.school_id)
+            where.append(f"s.school_id = ${len(args)}")
+        if body.role is not None:
+            args.append(body.role)
+            where.append(f"s.role = ${len(args)}")
+        where += word_conditions("concat_ws(' ', s.name, s.email)", body.q, args)
+        sql = " AND ".join(where)
+        async with conn.transaction(readonly=True, isolation="repeatable_read"):  # the count and the page agree
+            total = await conn.fetchval(f"SELECT count(*) FROM staff s WHERE {sql}", *args)
+            staff = await load_staff(conn, sql, *args, limit=body.page_size, offset=body.offset)
+    return json_response(StaffPage(total=total, page=body.page, page_size=body.page_size, staff=staff))
 
 
 @api.route("POST", "/v1/staff", summary="Medewerker toevoegen en uitnodigen (beheerder; schoolbeheerder: "

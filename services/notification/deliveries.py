@@ -1,10 +1,15 @@
 """Deliveries: made from events (idempotently), sent by a worker that claims due rows with
-FOR UPDATE SKIP LOCKED, so several notification processes share the work."""
+FOR UPDATE SKIP LOCKED, so several notification processes share the work.
+
+A delivery's context (names, links, activation codes: what the mail says) is needed only until
+the mail is sent or given up: then it is emptied. The rest of the row (template, recipient,
+status, error) stays for the operator's view and is deleted after ``delivery_retention_days``."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -84,9 +89,18 @@ class DeliveryWorker:
                 await conn.executemany(
                     """UPDATE deliveries SET status = $2, last_error = $3, locked_until = NULL,
                               sent_at = CASE WHEN $2 = 'sent' THEN now() END,
+                              context = CASE WHEN $2 IN ('sent', 'failed') THEN '{}'::jsonb ELSE context END,
                               next_attempt_at = now() + coalesce($4::interval, interval '0')
                        WHERE id = $1""", outcomes)
         return len(rows)
+
+    async def housekeeping(self) -> int:
+        """Delete sent and failed deliveries older than the retention; returns how many."""
+        async with self.pool.acquire(timeout=10) as conn:
+            status = await conn.execute(
+                """DELETE FROM deliveries WHERE status IN ('sent', 'failed')
+                   AND created_at < now() - make_interval(days => $1)""", self.settings.delivery_retention_days)
+        return int(status.split()[-1])
 
     async def _listen(self) -> None:
         with contextlib.suppress(Exception):
@@ -95,10 +109,14 @@ class DeliveryWorker:
                 await self._listener.add_listener("deliveries", lambda *_: self._wake.set())
 
     async def run(self) -> None:
+        next_housekeeping = 0.0
         while not self._stopping:
             await self._listen()
             self._wake.clear()
             try:
+                if time.monotonic() >= next_housekeeping:
+                    next_housekeeping = time.monotonic() + 3600
+                    await self.housekeeping()
                 while not self._stopping and await self.run_once():
                     pass
             except asyncio.CancelledError:

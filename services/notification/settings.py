@@ -19,3 +19,4 @@ class NotificationSettings(ServiceSettings):
     smtp_password: str | None = None
     delivery_max_attempts: int = 8
     delivery_poll_seconds: float = 1.0
+    delivery_retention_days: int = Field(30, ge=1, description="sent and failed deliveries are deleted after this")

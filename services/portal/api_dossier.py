@@ -74,8 +74,10 @@ async def history(request: web.Request, dossier_id: str) -> list[dict]:
     return (await get_json(request, "dossier", f"/v1/dossiers/{dossier_id}/history")).get("entries", [])
 
 
-async def worklist(request: web.Request, params: dict[str, Any]) -> dict:
-    return await get_json(request, "dossier", "/v1/overviews/worklist", params=params)
+async def worklist(request: web.Request, *, q: str, class_id: str | None, page: int, page_size: int) -> dict:
+    """Te behandelen; the search goes in a body, so that no name ends up in a URL."""
+    body = {"q": q, "class_id": class_id or None, "page": page, "page_size": page_size}
+    return await send_json(request, "dossier", "POST", "/v1/overviews/worklist/search", body)
 
 
 async def counts(request: web.Request) -> dict:

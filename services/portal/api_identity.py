@@ -60,6 +60,9 @@ async def me(request: web.Request) -> dict:
     return await get_json(request, "identity", "/v1/me")
 
 
+async def my_data(request: web.Request) -> dict:
+    """Everything identity holds about the signed-in student (the BSN masked)."""
+    return await get_json(request, "identity", "/v1/me/data")
 
 
 # -- catalogue ------------------------------------------------------------------------------------
@@ -80,21 +83,34 @@ async def issue_codes(request: web.Request, body: dict[str, Any], idempotency_ke
                            headers={"Idempotency-Key": idempotency_key})
 
 
-async def students(request: web.Request, params: dict[str, Any]) -> dict:
-    """The roster with each student's activation-code status (no paging: identity answers all)."""
-    return await get_json(request, "identity", "/v1/students", params=params)
+async def search_students(request: web.Request, *, q: str, class_id: str | None, page: int, page_size: int) -> dict:
+    """One page of the roster with each student's activation-code status; the search goes in a body,
+    so that no name ends up in a URL."""
+    body = {"q": q, "class_id": class_id, "page": page, "page_size": page_size}
+    return await send_json(request, "identity", "POST", "/v1/students/search", body)
 
 
 # -- school admin ---------------------------------------------------------------------------------
 
 async def import_roster(request: web.Request, content: bytes, filename: str) -> dict:
+    """A valid file becomes an import job (its state, rows_total, rows_done); a bad one an ApiError 422."""
     reply = await call(request, "identity", "POST", "/v1/roster/imports", data=content,
                        headers={"Content-Type": "text/csv"})
     return reply.json() or {}
 
 
+async def roster_import(request: web.Request, import_id: str) -> dict:
+    return await get_json(request, "identity", f"/v1/roster/imports/{import_id}")
+
+
 async def staff(request: web.Request) -> list[dict]:
     return (await get_json(request, "identity", "/v1/staff")).get("staff", [])
+
+
+async def search_staff(request: web.Request, *, q: str, page: int, page_size: int) -> dict:
+    """One page of the school's staff (the search in a body)."""
+    return await send_json(request, "identity", "POST", "/v1/staff/search",
+                           {"q": q, "page": page, "page_size": page_size})
 
 
 async def add_staff(request: web.Request, body: dict[str, Any]) -> dict:
@@ -108,3 +124,39 @@ async def set_class_mentors(request: web.Request, class_id: str, staff_ids: list
 
 async def invite_staff(request: web.Request, staff_id: str) -> dict:
     return await send_json(request, "identity", "POST", f"/v1/staff/{staff_id}/invitation", {})
+
+
+# -- schools and institutions (the platform administrator; a school admin: the own school) ---------
+
+async def search_schools(request: web.Request, *, q: str, kind: str | None, page: int, page_size: int) -> dict:
+    params = {k: v for k, v in {"q": q, "kind": kind, "page": page, "page_size": page_size}.items() if v}
+    return await get_json(request, "identity", "/v1/schools", params=params)
+
+
+async def school(request: web.Request, school_id: str) -> dict:
+    return await get_json(request, "identity", f"/v1/schools/{school_id}")
+
+
+async def create_school(request: web.Request, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "POST", "/v1/schools", body)
+
+
+async def change_school(request: web.Request, school_id: str, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "PATCH", f"/v1/schools/{school_id}", body)
+
+
+async def add_location(request: web.Request, school_id: str, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "POST", f"/v1/schools/{school_id}/locations", body)
+
+
+async def add_programme(request: web.Request, school_id: str, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "POST", f"/v1/schools/{school_id}/programmes", body)
+
+
+async def change_programme(request: web.Request, programme_id: str, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "PATCH", f"/v1/programmes/{programme_id}", body)
+
+
+async def change_password(request: web.Request, current_password: str, new_password: str) -> dict:
+    return await send_json(request, "identity", "POST", "/v1/me/password",
+                           {"current_password": current_password, "new_password": new_password})

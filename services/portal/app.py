@@ -10,7 +10,8 @@ from services.portal.backend import ApiError, BackendDown, LoginRequired
 from services.portal.render import STATIC, flash, redirect, render
 from services.portal.security import CsrfRejected, csrf_middleware, headers_middleware
 from services.portal.settings import PortalSettings
-from services.portal.views import account, mbo, parent, public, school_admin, staff, student
+from services.portal.views import (account, mbo, parent, password_change, platform, public, school_admin,
+                                   school_settings, staff, student)
 from shared.api import Api
 from shared.app import ServiceSpec, create_app
 
@@ -75,7 +76,8 @@ def make_app(settings: PortalSettings | None = None) -> web.Application:
     app = create_app(spec, settings)
     app.middlewares.extend([headers_middleware, sessions.session_middleware, pages_middleware,
                             csrf_middleware])
-    for module in (public, account, student, staff, school_admin, mbo, parent):
+    for module in (public, account, password_change, student, staff, school_admin, school_settings, platform, mbo,
+                   parent):
         app.router.add_routes(module.routes)
     app.router.add_static("/static", STATIC, append_version=False)
     return app

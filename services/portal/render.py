@@ -23,7 +23,7 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 STATE_LABELS = {"part_a": "Deel A invullen", "part_b": "Deel B invullen",
                 "agreement": "Akkoordverklaring invullen", "completed": "Afgerond"}
 HOME_BY_ROLE = {"student": "/leerling", "mentor": "/school", "counsellor": "/school",
-                "school_admin": "/beheer", "mbo_staff": "/mbo", "admin": "/beheer"}
+                "school_admin": "/beheer", "mbo_staff": "/mbo", "admin": "/platform"}
 
 
 @cache

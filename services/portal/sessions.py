@@ -91,6 +91,12 @@ def current(request: web.Request) -> Session | None:
     return request.get(SESSION_KEY)
 
 
+async def remember_search(request: web.Request, key: str) -> None:
+    """The posted search term (``q``) goes into the session, not the URL: names are personal data."""
+    post = await request.post()
+    current(request).put(key, str(post.get("q", "")).strip()[:100])
+
+
 async def ensure(request: web.Request) -> Session:
     """The visitor's session, made now (and its cookie set on the response) when there is none."""
     session = current(request)

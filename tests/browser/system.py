@@ -192,8 +192,15 @@ async def open_system(stack: AsyncExitStack) -> System:
 async def import_roster(system: System, demo: Demo, rows: list[str]) -> dict:
     header = "leerlingnummer;roepnaam;voornamen;tussenvoegsel;achternaam;geboortedatum;klas;leerjaar;email;mentor"
     token = await system.login(demo.school_admin)
-    return await system.api("POST", "/v1/roster/imports", token, data=("\n".join([header, *rows]) + "\n").encode(),
-                            headers={"Content-Type": "text/csv"})
+    job = await system.api("POST", "/v1/roster/imports", token, data=("\n".join([header, *rows]) + "\n").encode(),
+                           headers={"Content-Type": "text/csv"})
+    deadline = asyncio.get_running_loop().time() + 30  # the students are imported by a background job
+    while job["state"] not in ("done", "failed"):
+        assert asyncio.get_running_loop().time() < deadline, f"roster import not done: {job}"
+        await asyncio.sleep(0.1)
+        job = await system.api("GET", f"/v1/roster/imports/{job['import_id']}", token)
+    assert job["state"] == "done", job
+    return job
 
 
 async def issue_codes_by_mail(system: System, demo: Demo, class_name: str) -> None:

@@ -41,6 +41,7 @@ async def test_event_handled_twice_makes_one_mail_with_dutch_text(unique):
             assert "http://localhost/v" in body and "Met vriendelijke groet" in body
             row = await _delivery(app[DB], f"dubbel-{unique}@example.nl")
             assert row["status"] == "sent" and row["sent_at"] is not None
+            assert row["context"] == {}, "what the mail said (links, codes) is not kept once it is sent"
 
 
 async def test_smtp_4xx_is_retried_and_5xx_is_recorded_as_failed(unique):
@@ -77,6 +78,14 @@ async def test_smtp_4xx_is_retried_and_5xx_is_recorded_as_failed(unique):
             assert t["status"] == "failed" and t["attempts"] == 3 and "opgegeven" in t["last_error"]
             assert await worker.run_once() == 0, "failed deliveries are not retried forever"
             assert [m["To"] for m in sink.messages] == [good]
+            assert t["context"] == {} and (await _delivery(pool, perm))["context"] == {}
+
+            # after the retention, sent and failed rows go; a pending one stays
+            async with pool.acquire() as conn:
+                await conn.execute("UPDATE deliveries SET created_at = now() - interval '31 days'")
+                await conn.execute("UPDATE deliveries SET status = 'pending' WHERE recipient = $1", temp)
+            assert await worker.housekeeping() == 2
+            assert [r["recipient"] for r in await pool.fetch("SELECT recipient FROM deliveries")] == [temp]
 
 
 async def test_smtp_server_down_is_a_temporary_failure(unique):

@@ -12,9 +12,10 @@ from services.dossier import store
 from services.dossier.context import settings_of
 from services.dossier.domain import workflow as wf
 from services.dossier.domain.names import full_name
-from services.dossier.schemas import DossierList, StudentSearchBody
+from services.dossier.schemas import DossierList, StudentSearchBody, WorklistSearchBody
 from services.dossier.views import SUMMARY_SELECT, summary
-from services.dossier.queries import Query, StudentSearch, scope_dossiers, scope_students, student_search_sql
+from services.dossier.queries import (Query, StudentSearch, name_words, scope_dossiers, scope_students,
+                                      student_search_sql)
 from services.dossier.routes.common import (
     STAFF_ROLES,
     STUDENT_NOT_FOUND,
@@ -64,14 +65,33 @@ def _label(state: str, archived: bool = False) -> str:
     return wf.ARCHIVED_LABEL if archived else wf.STATE_LABELS[wf.State(state)]
 
 
-@api.route("GET", "/v1/overviews/worklist", summary="Te behandelen dossiers (deel B) van de mentor of de school",
-           tags=TAGS, auth=True)
+@api.route("GET", "/v1/overviews/worklist", summary="Te behandelen dossiers (deel B) van de mentor of de school "
+           "(zoeken op naam: POST .../search)", tags=TAGS, auth=True)
 async def worklist(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
+    if "q" in request.query:
+        raise Problem(422, "Zoek op naam met POST /v1/overviews/worklist/search: een naam hoort niet in een URL.",
+                      code="invalid-input", errors=[{"field": "q", "message": "Stuur de zoekterm in de body."}])
     page, size = paging(request)
+    return await _worklist(request, principal, "", None, page, size)
+
+
+@api.route("POST", "/v1/overviews/worklist/search", summary="Te behandelen dossiers zoeken op naam (q) of klas",
+           body=WorklistSearchBody, tags=TAGS, auth=True)
+async def search_worklist(request: web.Request) -> web.Response:
+    principal = await require(request, *STAFF_ROLES)
+    body = await read_body(request, WorklistSearchBody)
+    return await _worklist(request, principal, body.q, body.class_id, body.page,
+                           page_size_of(request, body.page_size))
+
+
+async def _worklist(request: web.Request, principal, text: str, class_id, page: int, size: int) -> web.Response:
     q = Query()
     q.where("d.state = 'part_b' AND NOT d.archived")
     scope_dossiers(q, principal)
+    if class_id is not None:
+        q.where(f"s.class_id = {q.arg(class_id)}")
+    name_words(q, text)
     base = f"FROM dossiers d LEFT JOIN students s ON s.student_id = d.student_id WHERE {q.sql}"
     async with request.app[DB].acquire(timeout=10) as conn:
         total = await conn.fetchval("SELECT count(*) " + base, *q.args)

@@ -46,8 +46,8 @@ async def inbox(request: web.Request) -> web.Response:
 async def search(request: web.Request) -> web.Response:
     """The search term goes into the session, not the URL: names are personal data."""
     _mbo(request)
+    await sessions.remember_search(request, "mbo_q")
     post = await request.post()
-    sessions.current(request).put("mbo_q", str(post.get("q", "")).strip()[:100])
     query = "&".join(p for p in ("toon=afgehandeld" if post.get("toon") == "afgehandeld" else "",
                                  "let_op=1" if post.get("let_op") == "1" else "") if p)
     raise redirect("/mbo" + (f"?{query}" if query else ""))

@@ -1,13 +1,15 @@
-"""School admin (schoolbeheerder): roster import with the row-by-row error report, staff, and
-the mentors linked to each class."""
+"""School admin (schoolbeheerder): roster import with the row-by-row error report and a progress
+page, staff (searched and paged by identity), and the mentors linked to each class."""
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import web
 
 from services.portal import api_identity, backend, sessions
 from services.portal.backend import ApiError
 from services.portal.render import flash, redirect, render
-from services.portal.views.staff import _uuid, page_number, paged
+from services.portal.views.staff import FINISHED, _uuid, page_number, paged
 from shared.app import SETTINGS
 from shared.auth import Principal
 
@@ -52,16 +54,52 @@ async def roster_import(request: web.Request) -> web.Response:
             "title": "Leerlingenbestand inlezen", "report": None,
             "errors": {"bestand": "Het bestand is leeg."}}, status=400)
     try:
-        report = await api_identity.import_roster(request, content, getattr(upload, "filename", "") or "")
+        job = await api_identity.import_roster(request, content, getattr(upload, "filename", "") or "")
     except ApiError as err:
+        running = err.body.get("import_id") if err.code == "import-running" else None
+        if running:  # the school's previous file is still being imported: show that one
+            flash(request, err.detail, "warning")
+            raise redirect(f"/beheer/leerlingenbestand/{_uuid(str(running))}") from None
         if err.status in (400, 409, 413, 415, 422):
             rows = err.errors
             return await render(request, "roster_import.html", {
                 "title": "Leerlingenbestand inlezen", "errors": {},
                 "report": {"ok": False, "detail": err.detail, "rows": rows}}, status=422)
         raise
-    return await render(request, "roster_import.html", {"title": "Leerlingenbestand inlezen", "errors": {},
-                                                        "report": {"ok": True, **report}})
+    import_id = _uuid(str(job.get("import_id", "")))
+    await _settle(request, import_id, job)
+    raise redirect(f"/beheer/leerlingenbestand/{import_id}")
+
+
+async def _settle(request: web.Request, import_id: str, job: dict, seconds: float = 2.0) -> None:
+    """A small file is imported in a moment: wait that moment, so its result shows at once."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while job.get("state") not in FINISHED and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+        job = await api_identity.roster_import(request, import_id)
+
+
+@routes.get("/beheer/leerlingenbestand/{import_id}")
+async def roster_import_page(request: web.Request) -> web.Response:
+    """The import's progress ("x van y rijen"), refreshing itself while it runs; then its result."""
+    _admin(request)
+    import_id = _uuid(request.match_info["import_id"])
+    job = await api_identity.roster_import(request, import_id)
+    return await render(request, "roster_import_progress.html", {
+        "title": "Leerlingenbestand inlezen", "job": job, "finished": job.get("state") in FINISHED,
+        "poll": f"/beheer/leerlingenbestand/{import_id}/voortgang"})
+
+
+@routes.get("/beheer/leerlingenbestand/{import_id}/voortgang")
+async def roster_import_progress(request: web.Request) -> web.Response:
+    """For portal.js (as the letters page): the stand, and where to go when it is finished."""
+    _admin(request)
+    import_id = _uuid(request.match_info["import_id"])
+    job = await api_identity.roster_import(request, import_id)
+    return web.json_response({"state": job.get("state"), "label": job.get("state_label"),
+                              "done": job.get("rows_done", 0), "total": job.get("rows_total", 0),
+                              "finished": job.get("state") in FINISHED,
+                              "page": f"/beheer/leerlingenbestand/{import_id}"})
 
 
 @routes.get("/beheer/medewerkers")
@@ -72,10 +110,20 @@ async def staff_page(request: web.Request) -> web.Response:
 
 async def _staff_page(request, values, errors, status=200):
     number = page_number(request)
-    items, page = paged(await api_identity.staff(request), number, request.app[SETTINGS].page_size)
-    return await render(request, "staff_list.html", {"title": "Medewerkers", "items": items, "page": page,
+    size = request.app[SETTINGS].page_size
+    q = sessions.current(request).get("staff_q", "")
+    data = await api_identity.search_staff(request, q=q, page=number, page_size=size)
+    items, page = paged(data, number, size, "staff")
+    return await render(request, "staff_list.html", {"title": "Medewerkers", "items": items, "page": page, "q": q,
                                                      "values": values, "errors": errors, "roles": ROLES},
                         status=status)
+
+
+@routes.post("/beheer/medewerkers/zoeken")
+async def search_staff(request: web.Request) -> web.Response:
+    _admin(request)
+    await sessions.remember_search(request, "staff_q")
+    raise redirect("/beheer/medewerkers")
 
 
 @routes.post("/beheer/medewerkers")

@@ -65,12 +65,22 @@ def _params(request: web.Request, number: int, **extra) -> dict:
 async def dashboard(request: web.Request) -> web.Response:
     principal = _staff(request)
     number = page_number(request)
-    data = await api_dossier.worklist(request, _params(request, number))
-    items, page = paged(data, number, request.app[SETTINGS].page_size, "dossiers")
+    q = sessions.current(request).get("worklist_q", "")
+    size = request.app[SETTINGS].page_size
+    data = await api_dossier.worklist(request, q=q, class_id=None, page=number, page_size=size)
+    items, page = paged(data, number, size, "dossiers")
     counts = await api_dossier.counts(request)
     return await render(request, "staff_dashboard.html", {"title": "Te behandelen", "items": items,
-                                                          "page": page, "counts": counts,
+                                                          "page": page, "counts": counts, "q": q,
                                                           "principal": principal})
+
+
+@routes.post("/school")
+async def search_worklist(request: web.Request) -> web.Response:
+    """The search term goes into the session, not the URL: names are personal data."""
+    _staff(request)
+    await sessions.remember_search(request, "worklist_q")
+    raise redirect("/school")
 
 
 # -- mijn leerlingen -------------------------------------------------------------------------------
@@ -102,8 +112,8 @@ async def students(request: web.Request) -> web.Response:
 async def search_students(request: web.Request) -> web.Response:
     """The search term goes into the session, not the URL: names are personal data."""
     _staff(request)
+    await sessions.remember_search(request, "students_q")
     post = await request.post()
-    sessions.current(request).put("students_q", str(post.get("q", "")).strip()[:100])
     params = "&".join(f"{k}={_uuid(v) if k == 'klas' else int(v)}"
                       for k, v in (("klas", str(post.get("klas", ""))), ("leerjaar", str(post.get("leerjaar", ""))))
                       if v and (k == "klas" or v.isdigit()))
@@ -335,10 +345,11 @@ async def code_status(request: web.Request) -> web.Response:
     number = page_number(request)
     class_id = request.query.get("klas", "")
     q = sessions.current(request).get("codes_q", "")
-    # identity answers the whole roster; the name search happens here, so no name goes into a URL
-    data = await api_identity.students(request, {"class_id": _uuid(class_id)} if class_id else {})
-    students = [st for st in data.get("students", []) if _matches(st, q)]
-    items, page = paged(students, number, request.app[SETTINGS].page_size)
+    size = request.app[SETTINGS].page_size
+    # identity searches and pages; the term travels in the session and a request body, never in a URL
+    data = await api_identity.search_students(request, q=q, class_id=_uuid(class_id) if class_id else None,
+                                              page=number, page_size=size)
+    items, page = paged(data, number, size, "students")
     try:
         classes = await api_identity.classes(request)
     except (ApiError, backend.BackendDown):
@@ -348,18 +359,11 @@ async def code_status(request: web.Request) -> web.Response:
         "class_id": class_id, "q": q, "base": "/school/activatiecodes/status" + (f"?klas={class_id}" if class_id else "")})
 
 
-def _matches(student: dict, q: str) -> bool:
-    text = " ".join(str(student.get(k) or "") for k in ("name", "roepnaam", "voornamen", "achternaam",
-                                                        "student_number", "class_name")).casefold()
-    return all(word in text for word in q.casefold().split())
-
-
 @routes.post("/school/activatiecodes/status")
 async def search_code_status(request: web.Request) -> web.Response:
     _staff(request)
-    post = await request.post()
-    sessions.current(request).put("codes_q", str(post.get("q", "")).strip()[:100])
-    klas = str(post.get("klas", ""))
+    await sessions.remember_search(request, "codes_q")
+    klas = str((await request.post()).get("klas", ""))
     raise redirect("/school/activatiecodes/status" + (f"?klas={_uuid(klas)}" if klas else ""))
 
 

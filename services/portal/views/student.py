@@ -309,7 +309,12 @@ async def pdf_response(request: web.Request) -> web.Response:
 @routes.get("/leerling/mijn-gegevens")
 async def my_data(request: web.Request) -> web.Response:
     _student(request)
-    data = await api_dossier.my_data(request)
+    # one download with both services' parts: a part missing would leave the student a wrong picture
+    data = {"about": "Alle gegevens die Doorstroom over jou bewaart. 'identity': je account, je gegevens uit "
+                     "de leerlingadministratie van je school (je BSN alleen gemaskeerd), je activatiecodes en je "
+                     "sessies. 'dossier': je dossiers, met alles wat jij, je mentor en je ouders erin zetten.",
+            "identity": await api_identity.my_data(request),
+            "dossier": await api_dossier.my_data(request)}
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     return web.Response(text=body, content_type="application/json", headers={
         "Content-Disposition": 'attachment; filename="mijn-gegevens-doorstroom.json"'})

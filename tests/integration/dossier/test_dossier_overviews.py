@@ -88,8 +88,8 @@ async def test_worklist_counts_and_archive(world: World):
     school = await world.school(classes=2)
     mbo = await world.mbo()
     a, b = school.classes
-    s1 = await world.student(school, a)
-    s2 = await world.student(school, b)
+    s1 = await world.student(school, a, roepnaam="Sem", achternaam="Bakker")
+    s2 = await world.student(school, b, roepnaam="Lotte", achternaam="Visser")
     d1 = await world.to_part_b(s1, mbo)
     d2 = await world.to_part_b(s2, mbo)
     await world.create(s2, mbo)  # part A: not in any worklist
@@ -98,6 +98,18 @@ async def test_worklist_counts_and_archive(world: World):
     assert [x["id"] for x in work["dossiers"]] == [d1["id"]]
     _, work = await world.call("GET", "/v1/overviews/worklist", world.as_counsellor(school), expect=200)
     assert {x["id"] for x in work["dossiers"]} == {d1["id"], d2["id"]}
+    # searched by name or class, in a body (no name in a URL), within what the caller may see
+    counsellor = world.as_counsellor(school)
+    for body, ids in (({"q": s1.roepnaam.upper()}, [d1["id"]]), ({"class_id": str(b.class_id)}, [d2["id"]]),
+                      ({"q": "niemand"}, []), ({"page": 2, "page_size": 1}, [d2["id"]])):
+        _, work = await world.call("POST", "/v1/overviews/worklist/search", counsellor, json=body, expect=200)
+        assert [x["id"] for x in work["dossiers"]] == ids and work["total"] == (len(ids) if "page" not in body else 2)
+    _, work = await world.call("POST", "/v1/overviews/worklist/search", mentor_a, json={"q": s2.roepnaam}, expect=200)
+    assert work["dossiers"] == [], "a mentor searches their own classes"
+    status, problem = await world.call("GET", "/v1/overviews/worklist?q=x", counsellor)
+    assert status == 422 and "hoort niet in een URL" in problem["detail"]
+    status, _ = await world.call("POST", "/v1/overviews/worklist/search", counsellor, json={"q": 5})
+    assert status == 422
 
     _, counts = await world.call("GET", "/v1/overviews/counts", world.as_counsellor(school), expect=200)
     assert {x["state"]: x["count"] for x in counts["states"]} == {"part_a": 1, "part_b": 2, "agreement": 0,

@@ -2,12 +2,14 @@
 Argon2 (settings only; the default stays OWASP's), and helpers to log in and read the outbox."""
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import AsyncIterator
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -67,6 +69,43 @@ class World:
     async def execute(self, sql: str, *args):
         async with self.app[DB].acquire(timeout=30) as conn:
             return await conn.execute(sql, *args)
+
+    async def import_csv(self, data: bytes, who: str = "school_admin", content_type: str = "text/csv",
+                         wait: bool = True) -> tuple[int, dict]:
+        """Upload a roster; a valid one (202) is followed to its end unless ``wait`` is False."""
+        r = await self.client.post("/v1/roster/imports", data=data,
+                                   headers={**await self.headers(who), "Content-Type": content_type})
+        body = await r.json()
+        if r.status == 202:
+            assert r.headers["Location"] == f"/v1/roster/imports/{body['import_id']}"
+            if wait:
+                body = await self.finished_import(body["import_id"])
+        return r.status, body
+
+    async def import_state(self, import_id: str) -> dict:
+        r = await self.client.get(f"/v1/roster/imports/{import_id}", headers=await self.headers("school_admin"))
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+    async def finished_import(self, import_id: str, timeout: float = 60) -> dict:
+        """The import's state once it is done or failed."""
+        async with asyncio.timeout(timeout):
+            while (job := await self.import_state(import_id))["state"] not in ("done", "failed"):
+                await asyncio.sleep(0.05)
+        return job
+
+    @asynccontextmanager
+    async def holding_student(self, number: str) -> AsyncIterator[None]:
+        """A row lock on a student, from outside the service: an import chunk that holds them waits for it."""
+        conn = await asyncpg.connect(self.settings.effective_database_url())
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            assert await conn.fetchval("SELECT true FROM students WHERE student_number = $1 FOR UPDATE", number)
+            yield
+        finally:
+            await tx.rollback()
+            await conn.close()
 
     async def student_id(self, number: str) -> uuid.UUID:
         return await self.fetchval("SELECT id FROM students WHERE student_number = $1", number)

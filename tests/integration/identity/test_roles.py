@@ -53,7 +53,13 @@ CASES = [
     Case("PUT", "/v1/classes/{4a}/mentors", {"school_admin"}, json=lambda ids: {"staff_ids": [ids["mentor"]]}),
     Case("POST", "/v1/roster/imports", {"school_admin"},
          csv=CSV_HEADER + "100236;Sem;Sem Ali;;Yilmaz;23-11-2009;4a;4;;;k.jansen@voorbeeldcollege.example\n"),
+    Case("GET", "/v1/roster/imports/{import}", {"school_admin"}),
     Case("GET", "/v1/students", {"mentor_4a", "counsellor", "school_admin"}),
+    Case("POST", "/v1/students/search", {"mentor_4a", "counsellor", "school_admin"}, json=lambda ids: {"q": "roos"}),
+    Case("POST", "/v1/staff/search", {"admin", "school_admin", "counsellor"}, json=lambda ids: {"q": "jansen"}),
+    Case("GET", "/v1/me/data", {"student"}),
+    Case("POST", "/v1/me/password", STAFF | {"student"},  # a wrong current password: 422, changes nothing
+         json=lambda ids: {"current_password": "niet het wachtwoord", "new_password": "een lang nieuw wachtwoord"}),
     Case("GET", "/v1/students/{roos}", {"mentor_4a", "counsellor", "school_admin"}),
     Case("POST", "/v1/activation-codes", {"mentor_4a", "counsellor"},
          json=lambda ids: {"channel": "letter", "student_id": ids["sem"]}),
@@ -70,7 +76,7 @@ def test_every_operation_of_the_api_is_in_the_matrix():
     in_matrix = {(c.method, c.path.replace("{vo}", "{school_id}").replace("{mbo}", "{school_id}")
                   .replace("{programme}", "{programme_id}").replace("{mentor}", "{staff_id}")
                   .replace("{uninvited}", "{staff_id}").replace("{4a}", "{class_id}")
-                  .replace("{roos}", "{student_id}")) for c in CASES}
+                  .replace("{roos}", "{student_id}").replace("{import}", "{import_id}")) for c in CASES}
     # these need a token from a mail or a session of their own; tested in test_accounts/test_login
     own_tests = {("POST", "/v1/registrations/confirm"), ("POST", "/v1/password-resets/confirm"),
                  ("POST", "/v1/invitations/accept"), ("POST", "/v1/sessions"), ("POST", "/v1/sessions/refresh"),
@@ -93,6 +99,9 @@ async def matrix_world():
             "sem": str(await w.student_id("100236"))}
         for role in LOGINS:
             await w.headers(role)
+        status, job = await w.import_csv(next(c.csv for c in CASES if c.csv).encode())
+        assert status == 202 and job["state"] == "done", job
+        w.ids["import"] = job["import_id"]
         yield w
 
 

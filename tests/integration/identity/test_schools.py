@@ -84,3 +84,30 @@ async def test_demo_data_loads_again_without_duplicates_or_events(w):
     assert again == counts and counts[:4] == [4, 9, 6, 6]
     for login in logins:  # every printed login works
         await w.login(login.email, login.password)
+
+
+async def test_the_admin_searches_and_pages_the_schools_others_see_their_own(w):
+    admin = await w.headers("admin")
+
+    async def names(**params) -> tuple[int, list[str]]:
+        r = await w.client.get("/v1/schools", params={k: str(v) for k, v in params.items()}, headers=admin)
+        assert r.status == 200, await r.text()
+        body = await r.json()
+        return body["total"], [s["name"] for s in body["schools"]]
+
+    assert await names() == (4, ["Grafisch Lyceum Rotterdam", "Het Voorbeeld College", "MBO Utrecht",
+                                 "ROC van Twente"])
+    assert await names(kind="vo") == (1, ["Het Voorbeeld College"])
+    assert await names(q="utrecht") == (2, ["Het Voorbeeld College", "MBO Utrecht"]), "the city counts too"
+    assert await names(q="MBO utrecht", kind="mbo") == (1, ["MBO Utrecht"])
+    assert await names(q="twente roc") == (1, ["ROC van Twente"])
+    assert await names(q="100%_") == (0, [])
+    assert await names(page=2, page_size=3) == (4, ["ROC van Twente"])
+    r = await w.client.get("/v1/schools", params={"kind": "hbo", "page": "0", "page_size": "1000"}, headers=admin)
+    assert r.status == 422
+    assert {e["field"] for e in (await r.json())["errors"]} == {"kind", "page", "page_size"}
+
+    r = await w.client.get("/v1/schools", params={"q": "twente"}, headers=await w.headers("school_admin"))
+    body = await r.json()
+    assert body["total"] == 1 and [s["name"] for s in body["schools"]] == ["Het Voorbeeld College"], \
+        "staff see their own school only, whatever they ask"

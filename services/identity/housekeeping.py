@@ -1,0 +1,63 @@
+"""What identity no longer needs goes, hourly (a processor keeps personal data no longer than its
+purpose needs): the BSN waiting in a registration link once the link is used or expired; mailed
+links, sessions (with their refresh tokens) and login counters well after they stopped mattering;
+the guard rows that space out notice mails."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import AsyncIterator
+
+import asyncpg
+from aiohttp import web
+
+from services.identity.settings import IdentitySettings
+from shared.app import DB
+from shared.logs import log_fields
+
+log = logging.getLogger(__name__)
+INTERVAL_SECONDS = 3600
+
+
+async def sweep(conn: asyncpg.Connection, settings: IdentitySettings) -> dict[str, int]:
+    """One pass; answers how many rows each step touched."""
+    keep = timedelta(days=settings.housekeeping_retention_days)
+    guard = timedelta(seconds=max(settings.mail_repeat_seconds, 3600))
+    steps = {
+        "bsn_in_links": ("""UPDATE email_tokens SET bsn_ciphertext = NULL, bsn_hmac = NULL
+                            WHERE bsn_ciphertext IS NOT NULL AND (used_at IS NOT NULL OR expires_at < now())""", ()),
+        "links": ("DELETE FROM email_tokens WHERE expires_at < now() - $1::interval", (keep,)),
+        "sessions": ("""DELETE FROM sessions WHERE coalesce(ended_at, expires_at) < now() - $1::interval""", (keep,)),
+        "counters": ("""DELETE FROM throttle WHERE last_failure_at < now() - interval '1 day'
+                        AND (blocked_until IS NULL OR blocked_until < now())""", ()),
+        "mail_guard": ("DELETE FROM mail_guard WHERE sent_at < now() - $1::interval", (guard,)),
+    }
+    done = {}
+    for name, (sql, args) in steps.items():
+        status = await conn.execute(sql, *args)
+        done[name] = int(status.split()[-1])
+    return done
+
+
+def housekeeping_context(settings: IdentitySettings):
+    async def housekeeping(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    async with app[DB].acquire(timeout=10) as conn:
+                        done = await sweep(conn, settings)
+                    if any(done.values()):
+                        log.info("housekeeping", extra=log_fields(**done))
+                except Exception as exc:  # the database away: next hour
+                    log.warning("housekeeping failed", extra=log_fields(error=type(exc).__name__))
+                await asyncio.sleep(INTERVAL_SECONDS)
+
+        task = asyncio.create_task(loop(), name="identity-housekeeping")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return housekeeping

@@ -1,0 +1,84 @@
+"""Changing the password while logged in ("wachtwoord wijzigen"): with the current password, under
+the same rules as a new one. Wrong current passwords count towards a block like failed logins; the
+other sessions of the account end (a stolen session does not outlive the change), open reset links
+stop working, and the owner gets a notice mail."""
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.identity import throttle
+from services.identity.context import HASHER, VAULT, Detail, api, settings_of
+from services.identity.domain.passwords import check_password
+from services.identity.sessions import NOT_LOGGED_IN, login_limits
+from shared.api import json_response, read_body
+from shared.app import DB, OUTBOX
+from shared.auth import Principal, require
+from shared.events.identity_events import PasswordChanged
+from shared.problems import Problem
+
+WRONG_CURRENT = "Je huidige wachtwoord klopt niet."
+TOO_MANY = "Te vaak een verkeerd wachtwoord. Probeer het over een tijdje opnieuw."
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(max_length=4096)
+    new_password: str = Field(max_length=4096)
+
+
+def _invalid(field: str, *messages: str) -> Problem:
+    return Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
+                   errors=[{"field": field, "message": m} for m in messages])
+
+
+async def _account(conn: asyncpg.Connection, principal: Principal) -> asyncpg.Record:
+    account = await conn.fetchrow(
+        """SELECT a.id, a.email, a.password_hash FROM accounts a JOIN sessions s ON s.account_id = a.id
+           WHERE a.id = $1 AND a.active AND s.id = $2::uuid AND s.ended_at IS NULL AND s.expires_at > now()""",
+        principal.account_id, principal.session_id)
+    if account is None:
+        raise Problem(401, NOT_LOGGED_IN, code="session-ended")
+    return account
+
+
+@api.route("POST", "/v1/me/password", summary="Wachtwoord wijzigen (ingelogd) met het huidige wachtwoord; "
+           "de andere sessies eindigen", body=PasswordChangeIn, response=Detail, tags=("account",), auth=True)
+async def change_password(request: web.Request) -> web.Response:
+    principal = await require(request)
+    body = await read_body(request, PasswordChangeIn)
+    settings, hasher = settings_of(request), request.app[HASHER]
+    limits, _ = login_limits(settings)
+    key = request.app[VAULT].lookup_hash(str(principal.account_id), purpose="password-change")
+    async with request.app[DB].acquire(timeout=10) as conn:
+        account = await _account(conn, principal)
+        if not await throttle.allowed(conn, [("password-change", key, limits)]):
+            raise Problem(429, TOO_MANY, code="too-many-tries")
+    if not await hasher.verify(account["password_hash"], body.current_password):  # off the loop
+        async with request.app[DB].acquire(timeout=10) as conn:
+            await throttle.record_failure(conn, "password-change", key, limits)
+        raise _invalid("current_password", WRONG_CURRENT)
+    if body.new_password == body.current_password:
+        raise _invalid("new_password", "Kies een ander wachtwoord dan je huidige.")
+    if problems := check_password(body.new_password, email=account["email"]):
+        raise _invalid("new_password", *problems)
+    new_hash = await hasher.hash(body.new_password)
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        changed_at = await conn.fetchval(
+            """UPDATE accounts SET password_hash = $2, password_changed_at = now()
+               WHERE id = $1 AND password_hash = $3 RETURNING password_changed_at""",
+            account["id"], new_hash, account["password_hash"])
+        if changed_at is None:  # changed in between (another tab, a reset link)
+            raise Problem(409, "Je wachtwoord is net op een andere manier gewijzigd. Log opnieuw in.",
+                          code="password-changed")
+        await conn.execute("""UPDATE email_tokens SET used_at = now()
+                              WHERE account_id = $1 AND used_at IS NULL AND purpose = 'password_reset'""",
+                           account["id"])
+        await conn.execute("""UPDATE sessions SET ended_at = now()
+                              WHERE account_id = $1 AND ended_at IS NULL AND id <> $2::uuid""",
+                           account["id"], principal.session_id)
+        await throttle.reset(conn, "password-change", key)
+        await request.app[OUTBOX].add(conn, PasswordChanged(
+            account_id=account["id"], email=account["email"], changed_at=changed_at), subject=str(account["id"]))
+    return json_response(Detail(detail="Je wachtwoord is gewijzigd. Op andere apparaten ben je uitgelogd."))

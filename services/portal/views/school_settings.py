@@ -1,0 +1,50 @@
+"""The school admin's settings of the own school: the rule for parents and guardians of students
+under 18 (none, inspection or consent), the one setting identity lets a school change itself."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.portal import api_identity, backend, sessions
+from services.portal.backend import ApiError
+from services.portal.render import flash, redirect, render
+from services.portal.views.platform import PARENT_RULES
+from shared.auth import Principal
+
+routes = web.RouteTableDef()
+
+
+def _school_admin(request: web.Request) -> Principal:
+    session = sessions.current(request)
+    if session is None or not session.logged_in:
+        raise backend.LoginRequired()
+    if session.principal.role != "school_admin" or not session.principal.school_id:
+        raise web.HTTPNotFound()
+    return session.principal
+
+
+async def _page(request: web.Request, principal: Principal, errors: dict, status: int = 200) -> web.Response:
+    school = await api_identity.school(request, str(principal.school_id))
+    return await render(request, "school_settings.html", {"title": "Instellingen van de school", "school": school,
+                                                          "rules": PARENT_RULES, "errors": errors}, status=status)
+
+
+@routes.get("/beheer/school")
+async def settings_page(request: web.Request) -> web.Response:
+    return await _page(request, _school_admin(request), {})
+
+
+@routes.post("/beheer/school")
+async def save_settings(request: web.Request) -> web.Response:
+    principal = _school_admin(request)
+    rule = str((await request.post()).get("parent_rule", ""))
+    if rule not in dict(PARENT_RULES):
+        return await _page(request, principal, {"parent_rule": "Kies de regel voor ouders en verzorgers."}, 400)
+    try:
+        await api_identity.change_school(request, str(principal.school_id), {"parent_rule": rule})
+    except ApiError as err:
+        if err.status == 422:
+            return await _page(request, principal, err.field_errors(), 400)
+        raise
+    flash(request, "De instelling is opgeslagen. Ze geldt meteen voor alle dossiers die nog niet zijn afgerond.",
+          "success")
+    raise redirect("/beheer/school")
