@@ -36,7 +36,7 @@ def _queues(exchange: str, service: str) -> QueueTopology:
 
 async def list_parked(amqp_url: str, exchange: str, service: str) -> list[Parked]:
     topo = _queues(exchange, service)
-    connection = await aio_pika.connect(amqp_url)
+    connection = await aio_pika.connect(amqp_url, timeout=30)
     try:
         channel = await connection.channel()
         queue = await channel.get_queue(topo.parked, ensure=True)
@@ -54,7 +54,7 @@ async def list_parked(amqp_url: str, exchange: str, service: str) -> list[Parked
 
 async def replay(amqp_url: str, exchange: str, service: str, message_ids: set[str] | None = None) -> int:
     topo = _queues(exchange, service)
-    connection = await aio_pika.connect(amqp_url)
+    connection = await aio_pika.connect(amqp_url, timeout=30)
     replayed = 0
     try:
         channel = await connection.channel(publisher_confirms=True)
