@@ -58,7 +58,7 @@ async def test_the_mentor_resets_until_part_b_is_started(page, system: System, d
     lotte = people["Lotte"]
     await log_in(page, system, demo.mentor, PASSWORD)
     await page.goto(f"{system.portal_url}/school/dossiers/{lotte['dossier']}")
-    await accessible(page, "34-mentor-terugzetten")
+    await accessible(page, "38-mentor-terugzetten")
     page.once("dialog", lambda dialog: dialog.accept())
     await page.get_by_role("button", name="Terugzetten naar deel A").click()
     await page.wait_for_load_state()
