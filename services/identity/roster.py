@@ -292,12 +292,12 @@ STUDENT_TEXT = "concat_ws(' ', s.roepnaam, s.voornamen, s.tussenvoegsel, s.achte
            "pagina's: POST /v1/students/search", response=StudentList, tags=("leerlingen",), auth=True)
 async def list_students(request: web.Request) -> web.Response:
     query = request.query
-    if "q" in query:
-        raise Problem(400, "Zoeken op naam gaat met POST /v1/students/search, met de zoekterm in de body: "
-                      "een naam hoort niet in een URL.", code="use-search",
-                      errors=[{"field": "q", "message": "Stuur de zoekterm in de body van POST /v1/students/search."}])
     async with request.app[DB].acquire(timeout=10) as conn:
         who = await caller(request, conn, *ROSTER_READERS)
+        if "q" in query:  # as the dossier service's lists answer it
+            raise Problem(422, "Zoeken op naam gaat met POST /v1/students/search, met de zoekterm in de body: "
+                          "een naam hoort niet in een URL.", code="invalid-input",
+                          errors=[{"field": "q", "message": "Stuur de zoekterm in de body van POST /v1/students/search."}])
         cond, value = who.student_condition("s", 1)
         where, args = [cond, "s.active"], [value]
         try:
