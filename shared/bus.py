@@ -54,12 +54,13 @@ class Broker:
     connection: AbstractRobustConnection | None = None
     channel: AbstractRobustChannel | None = None
     exchange: AbstractExchange | None = None
+    connect_timeout: float = CONNECT_TIMEOUT
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def connect(self) -> None:
         self.connection = await aio_pika.connect_robust(
             self.url, client_properties={"connection_name": self.service_name}, reconnect_interval=1,
-            timeout=CONNECT_TIMEOUT)
+            timeout=self.connect_timeout)
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         self.exchange = await self.channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)

@@ -5,15 +5,16 @@ backend (default: both) answers within the time limit, else 1 with the reason on
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import uuid
 
 import aio_pika
 import asyncpg
 
-PG = "postgresql://postgres@127.0.0.1:5432/postgres"
-AMQP = "amqp://guest:guest@127.0.0.1:5672/"
-LIMIT = 20  # seconds per check
+PG = os.environ.get("CHECK_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP = os.environ.get("CHECK_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+LIMIT = float(os.environ.get("CHECK_LIMIT_SECONDS", "20"))  # per check
 
 
 async def check_postgres() -> str | None:
