@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import hashlib
+import json
 import random
 import time
 import uuid
@@ -40,6 +40,7 @@ import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bench.stats import pct
 from services.dossier.queries import StudentSearch, student_search_sql
 from shared.auth import Principal, TokenSigner, jwks, new_private_key_pem
 from tests.support import env
@@ -80,11 +81,6 @@ ASSESSMENT = {"argumentatie": "Past goed bij de leerling.", "advies": "positive"
 def uid(kind: str, n: int | str) -> uuid.UUID:
     """The ids the SQL below makes: md5(kind || n)::uuid."""
     return uuid.UUID(hashlib.md5(f"{kind}{n}".encode()).hexdigest())
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 # --------------------------------------------------------------------------- data
@@ -492,7 +488,7 @@ async def main() -> None:
     parser.add_argument("--db-pool", type=int, default=10, help="database connections per service process")
     args = parser.parse_args()
     run = uuid.uuid4().hex[:6]
-    exchange = f"doorstroom.bench.{run}"
+    exchange = env.run_exchange(f"bench_{run}")  # removed with the run's queues afterwards
     tokens = Tokens()
     jwks_server = await tokens.serve()
     pool_size = args.workers * args.db_pool

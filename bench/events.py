@@ -19,14 +19,10 @@ import uuid
 import aio_pika
 import aiohttp
 
+from bench.stats import pct
 from shared.devtools.smtp_sink import SmtpSink
 from tests.support import env
 from tests.support.apps import ServiceProcess
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 async def raw_pika(n: int, in_flight: int = 1000) -> tuple[float, list[float]]:

@@ -28,6 +28,7 @@ import aiohttp
 import aiosmtplib
 import argon2
 
+from bench.stats import pct
 from services.identity.demo import STAFF, load_demo
 from services.identity.settings import IdentitySettings
 from shared import db
@@ -157,11 +158,6 @@ async def codes_by_mail(identity: ServiceProcess, sink: SmtpSink, students: int)
     assert issued == students
     await sink.wait_for(before + students, timeout=600)
     return import_seconds, request_seconds, time.perf_counter() - started
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 async def main() -> None:

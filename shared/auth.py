@@ -157,6 +157,7 @@ class TokenVerifier:
 
 VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+AUTH_PROBLEM_KEY = web.RequestKey("auth_problem", Problem)
 
 
 async def authenticate(request: web.Request) -> Principal:
@@ -164,6 +165,9 @@ async def authenticate(request: web.Request) -> Principal:
     cached = request.get(PRINCIPAL_KEY)
     if cached is not None:
         return cached
+    failed = request.get(AUTH_PROBLEM_KEY)
+    if failed is not None:
+        raise failed
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -172,6 +176,21 @@ async def authenticate(request: web.Request) -> Principal:
     principal = await request.app[VERIFIER].verify(token.strip())
     request[PRINCIPAL_KEY] = principal
     return principal
+
+
+@web.middleware
+async def eager_authentication(request: web.Request, handler):
+    """Verify a bearer token before the handler runs, for a service whose verifier needs resources
+    its handlers also hold. Identity checks the session in its database: verified inside a handler
+    that already holds a pooled connection, it would take a second one, and under load every
+    connection would wait for another (the pool deadlocks until its timeout). The outcome, a caller
+    or a problem, is kept for ``authenticate``; endpoints that do not ask for a caller ignore it."""
+    if request.headers.get("Authorization"):
+        try:
+            await authenticate(request)
+        except Problem as problem:
+            request[AUTH_PROBLEM_KEY] = problem
+    return await handler(request)
 
 
 async def require(request: web.Request, *roles: str) -> Principal:

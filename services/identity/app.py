@@ -15,7 +15,7 @@ from services.identity.settings import IdentitySettings
 from services.identity.signing import IdentityVerifier, KeyRing, ensure_key
 from services.identity.vault import Vault
 from shared.app import DB, ServiceSpec, create_app
-from shared.auth import VERIFIER
+from shared.auth import VERIFIER, eager_authentication
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ def make_app(settings: IdentitySettings | None = None) -> web.Application:
                        resources=[keys, password_hasher, roster_imports.worker_context(settings),
                                   housekeeping_context(settings)])
     app = create_app(spec, settings)
+    app.middlewares.append(eager_authentication)  # the verifier takes a pooled connection: not inside a handler's
     app[VAULT] = vault
     app[KEYRING] = ring
     app[VERIFIER] = verifier
