@@ -26,7 +26,10 @@ def settings(cls, db: str, **overrides):
     values = dict(database_url=env.database_url(db), amqp_url=env.AMQP_URL, event_exchange=env.EXCHANGE,
                   queue_type="classic",
                   outbox_poll_seconds=0.2,
-                  retry_delays_ms=(200, 400), db_pool_min=1, db_pool_max=5)
+                  retry_delays_ms=(200, 400), db_pool_min=1,
+                  # DOORSTROOM_TEST_DB_POOL_MAX=1 runs the suite with one connection per service: any
+                  # code that takes a second connection while it holds one then fails at once
+                  db_pool_max=int(os.environ.get("DOORSTROOM_TEST_DB_POOL_MAX", "5")))
     values.update(overrides)
     return cls(**values)
 
