@@ -41,15 +41,22 @@ class Service:
         return f"services.{self.name}"
 
 
-# The services `scripts/dev` runs, in start order.
-SERVICES: tuple[Service, ...] = (
-    Service("identity", 8081),
-    Service("dossier", 8082),
-    Service("notification", 8083),
-    Service("document", 8084),
-    Service("portal", 8080, {"IDENTITY_URL": "http://127.0.0.1:8081", "DOSSIER_URL": "http://127.0.0.1:8082",
-                             "DOCUMENT_URL": "http://127.0.0.1:8084"}),
-)
+def services_at(base: int = 8080) -> tuple[Service, ...]:
+    """The services `scripts/dev` runs, in start order: the portal on ``base``, the others after it."""
+    url = {name: f"http://127.0.0.1:{base + n}" for n, name in enumerate(
+        ("portal", "identity", "dossier", "notification", "document"))}
+    jwks = {"AUTH_JWKS_URL": url["identity"] + "/.well-known/jwks.json"}
+    return (
+        Service("identity", base + 1, jwks),
+        Service("dossier", base + 2, jwks),
+        Service("notification", base + 3, jwks),
+        Service("document", base + 4, {**jwks, "DOSSIER_URL": url["dossier"]}),
+        Service("portal", base, {**jwks, "IDENTITY_URL": url["identity"], "DOSSIER_URL": url["dossier"],
+                                 "DOCUMENT_URL": url["document"]}),
+    )
+
+
+SERVICES = services_at()
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -285,6 +292,7 @@ class Runner:
     def __init__(self, args: argparse.Namespace, console: Console) -> None:
         self.args = args
         self.console = console
+        self.services = services_at(args.port_base)
         self.python = sys.executable
         self.children: list[Child] = []
         self.stopping = asyncio.Event()  # set on Ctrl-C/SIGTERM or when a child dies
@@ -306,12 +314,13 @@ class Runner:
             EVENT_EXCHANGE=os.environ.get("EVENT_EXCHANGE", DEFAULT_EXCHANGE),
             HTTP_HOST=self.http_host,
             LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+            PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL", f"http://localhost:{self.args.port_base}"),
         )
         return env
 
     def service_env(self, service: Service) -> dict[str, str]:
         env = self.base_env()
-        env["DATABASE_URL"] = f"{self.postgres_url}/doorstroom_{service.name}"
+        env["DATABASE_URL"] = f"{self.postgres_url}/{self.args.db_prefix}_{service.name}"
         env["HTTP_PORT"] = str(service.port)
         env["WORKERS"] = "1"
         if service.name == "notification":
@@ -331,11 +340,14 @@ class Runner:
             self.console.say("stoppen…")
         self.stopping.set()
 
-    async def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+    async def spawn(self, name: str, argv: list[str], env: dict[str, str], *, one_shot: bool = False) -> Child:
+        """Start a child; one that should keep running stops everything when it exits (a one-shot
+        task, such as loading the demo data, is awaited by its caller instead)."""
         child = Child(name, argv, env, self.console)
         await child.start()
         self.children.append(child)
-        asyncio.create_task(self._watch(child), name=f"watch-{name}")
+        if not one_shot:
+            asyncio.create_task(self._watch(child), name=f"watch-{name}")
         return child
 
     async def _watch(self, child: Child) -> None:
@@ -387,7 +399,7 @@ class Runner:
         problems = []
         host = probe_host(self.http_host)
         wanted = [(SINK_NAME, "127.0.0.1", self.args.smtp_port)]
-        wanted += [(s.name, host, s.port) for s in SERVICES]
+        wanted += [(s.name, host, s.port) for s in self.services]
         for name, h, port in wanted:
             if port_in_use(h, port):
                 problems.append(f"poort {port} ({name}) is al in gebruik: draait er nog een "
@@ -420,13 +432,13 @@ class Runner:
                 self.console.say(self.failure)
                 return await self.shutdown()
 
-            for service in SERVICES:
+            for service in self.services:
                 self.console.say(f"start {service.name} op poort {service.port}")
                 await self.spawn(service.name, [self.python, "-m", service.module],
                                  self.service_env(service))
 
             health = asyncio.ensure_future(
-                asyncio.gather(*(self.wait_healthy(s) for s in SERVICES)))
+                asyncio.gather(*(self.wait_healthy(s) for s in self.services)))
             if not await self.until_stopping(health):
                 return await self.shutdown()
             unhealthy = [s.name for s, ok in health.result() if not ok]
@@ -446,9 +458,9 @@ class Runner:
     async def load_demo(self) -> None:
         """Demo data once the services run (idempotent): a school, MBO institutions, staff and students,
         with the demo logins in the output (and var/log/demo.log)."""
-        identity = next(s for s in SERVICES if s.name == "identity")
+        identity = next(s for s in self.services if s.name == "identity")
         child = await self.spawn("demo", [self.python, "-m", "services.identity.demo"],
-                                 self.service_env(identity))
+                                 self.service_env(identity), one_shot=True)
         code = await child.wait()
         self.children.remove(child)
         if code != 0:
@@ -474,7 +486,7 @@ class Runner:
     def print_overview(self) -> None:
         host = probe_host(self.http_host)
         rows: list[tuple[str, str, str]] = []
-        for service in SERVICES:
+        for service in self.services:
             base = f"http://{host}:{service.port}"
             note = f"{base}/openapi.json"
             if service.name == "notification" and self.args.workers > 1:
@@ -482,7 +494,7 @@ class Runner:
             rows.append((service.name, base, note))
         rows.append(("SMTP-sink", f"smtp://127.0.0.1:{self.args.smtp_port}",
                      f"mails in {self.args.mail_dir}"))
-        databases = ", ".join(f"doorstroom_{s.name}" for s in SERVICES)
+        databases = ", ".join(f"{self.args.db_prefix}_{s.name}" for s in self.services)
         rows.append(("PostgreSQL", mask_password(self.postgres_url), databases))
         exchange = os.environ.get("EVENT_EXCHANGE", DEFAULT_EXCHANGE)
         rows.append(("RabbitMQ", mask_password(self.amqp_url), f"exchange {exchange}"))
@@ -519,6 +531,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="PostgreSQL-server zonder databasenaam; elke dienst krijgt "
                              "<URL>/doorstroom_<naam> (standaard $POSTGRES_URL of "
                              f"{DEFAULT_POSTGRES_URL})")
+    parser.add_argument("--port-base", type=int, default=8080, metavar="POORT",
+                        help="poort van het portaal; identity, dossier, notification en document krijgen "
+                             "de vier poorten daarna (standaard 8080)")
+    parser.add_argument("--db-prefix", default="doorstroom", metavar="NAAM",
+                        help="databases heten <NAAM>_<dienst> (standaard doorstroom)")
     parser.add_argument("--timeout", type=float, default=90, metavar="S",
                         help="seconden dat elke dienst krijgt om gezond te worden (standaard 90)")
     parser.add_argument("--no-demo", action="store_true",

@@ -62,6 +62,10 @@ async def request_id_middleware(request: web.Request, handler):
         status = response.status
         response.headers["X-Request-ID"] = rid
         return response
+    except web.HTTPException as exc:  # a raised redirect is logged as the redirect it is
+        status = exc.status
+        exc.headers["X-Request-ID"] = rid
+        raise
     finally:
         if request.path not in ("/healthz", "/readyz"):
             log.info("request", extra=log_fields(method=request.method, path=request.rel_url.path,

@@ -77,8 +77,10 @@ async def _link_account(conn: asyncpg.Connection, student_id, account_id) -> Non
 
 
 async def on_code_redeemed(conn: asyncpg.Connection, env: Envelope, data: ActivationCodeRedeemed) -> None:
-    await _link_account(conn, data.student_id, data.account_id)
+    # the students row first, then student_accounts: the order on_student_changed takes them in, so
+    # the two handled at once for one student cannot deadlock (they did, under the demo load)
     await conn.execute("UPDATE students SET account_id = $2 WHERE student_id = $1", data.student_id, data.account_id)
+    await _link_account(conn, data.student_id, data.account_id)
 
 
 async def on_class_mentors_changed(conn: asyncpg.Connection, env: Envelope, data: ClassMentorsChanged) -> None:

@@ -2,6 +2,7 @@
 built from identity's events (idempotent, out of order), the form API."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -121,3 +122,29 @@ async def test_the_form_api(world: World):
         assert r.status == 404 and detail in (await r.json())["detail"], path
     doc = await (await world.client.get("/openapi.json")).json()
     assert "/v1/dossiers/{dossier_id}" in doc["paths"] and "DossierView" in doc["components"]["schemas"]
+
+
+async def test_a_roster_change_and_a_redeemed_code_for_one_student_at_once_do_not_deadlock(world: World):
+    """Both events touch the student's row and the account link; handled at the same moment (the
+    consumer runs several handlers at once) they must take the rows in the same order."""
+    school = await world.school()
+    klass = school.classes[0]
+    students = [await world.student(school, klass, roepnaam=f"Leerling{i}", email=None) for i in range(40)]
+
+    async def both(student) -> list[bool]:
+        account = uuid.uuid4()
+        changed = StudentChanged(
+            student_id=student.student_id, school_id=school.school_id, student_number=f"n{student.student_id.hex[:6]}",
+            roepnaam=student.roepnaam, tussenvoegsel="de", achternaam=student.achternaam,
+            date_of_birth=student.date_of_birth, class_id=klass.class_id, class_name=klass.name,
+            school_year=klass.leerjaar, email=None, account_id=account)
+        redeemed = ActivationCodeRedeemed(student_id=student.student_id, account_id=account,
+                                          school_id=school.school_id)
+        return await asyncio.gather(world.identity(changed), world.identity(redeemed))
+
+    await asyncio.gather(*(both(s) for s in students))
+    async with world.db.acquire() as conn:
+        linked = await conn.fetchval("""SELECT count(*) FROM students s JOIN student_accounts a USING (student_id)
+                                        WHERE s.student_id = ANY($1::uuid[]) AND s.account_id = a.account_id""",
+                                     [s.student_id for s in students])
+    assert linked == len(students)
