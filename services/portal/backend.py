@@ -58,6 +58,17 @@ class LoginRequired(Exception):
         self.message = message
 
 
+def logged_in(request: web.Request, *roles: str) -> sessions.Session:
+    """The visitor's session, logged in with one of ``roles`` (any role when none are given). Not
+    logged in: to the login page. Another role: 404, for a page that is not theirs is no page."""
+    session = sessions.current(request)
+    if session is None or not session.logged_in:
+        raise LoginRequired()
+    if roles and session.principal.role not in roles:
+        raise web.HTTPNotFound()
+    return session
+
+
 @dataclass
 class Reply:
     status: int

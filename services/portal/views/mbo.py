@@ -16,12 +16,7 @@ routes = web.RouteTableDef()
 
 
 def _mbo(request: web.Request) -> Principal:
-    session = sessions.current(request)
-    if session is None or not session.logged_in:
-        raise backend.LoginRequired()
-    if session.principal.role != "mbo_staff":
-        raise web.HTTPNotFound()
-    return session.principal
+    return backend.logged_in(request, "mbo_staff").principal
 
 
 @routes.get("/mbo")

@@ -16,10 +16,7 @@ LABELS = {"current_password": "Huidig wachtwoord", "new_password": "Nieuw wachtw
 
 
 def _logged_in(request: web.Request) -> sessions.Session:
-    session = sessions.current(request)
-    if session is None or not session.logged_in:
-        raise backend.LoginRequired()
-    return session
+    return backend.logged_in(request)
 
 
 async def _page(request: web.Request, errors: dict, status: int = 200) -> web.Response:

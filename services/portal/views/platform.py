@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.portal import api_identity, backend, sessions
+from services.portal import api_identity, backend
 from services.portal.backend import ApiError
 from services.portal.render import flash, redirect, render
 from services.portal.views.staff import _uuid, page_number, paged
@@ -24,12 +24,7 @@ LEVELS = [(str(n), f"Niveau {n}") for n in range(1, 5)]
 
 
 def _admin(request: web.Request) -> Principal:
-    session = sessions.current(request)
-    if session is None or not session.logged_in:
-        raise backend.LoginRequired()
-    if session.principal.role != "admin":
-        raise web.HTTPNotFound()
-    return session.principal
+    return backend.logged_in(request, "admin").principal
 
 
 def _text(post, name: str, limit: int = 200) -> str:

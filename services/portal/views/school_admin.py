@@ -18,12 +18,7 @@ ROLES = [("mentor", "Mentor"), ("counsellor", "Decaan"), ("school_admin", "Schoo
 
 
 def _admin(request: web.Request) -> Principal:
-    session = sessions.current(request)
-    if session is None or not session.logged_in:
-        raise backend.LoginRequired()
-    if session.principal.role not in ("school_admin", "admin"):
-        raise web.HTTPNotFound()
-    return session.principal
+    return backend.logged_in(request, "school_admin", "admin").principal
 
 
 @routes.get("/beheer")

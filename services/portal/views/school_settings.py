@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.portal import api_identity, backend, sessions
+from services.portal import api_identity, backend
 from services.portal.backend import ApiError
 from services.portal.render import flash, redirect, render
 from services.portal.views.platform import PARENT_RULES
@@ -14,12 +14,10 @@ routes = web.RouteTableDef()
 
 
 def _school_admin(request: web.Request) -> Principal:
-    session = sessions.current(request)
-    if session is None or not session.logged_in:
-        raise backend.LoginRequired()
-    if session.principal.role != "school_admin" or not session.principal.school_id:
+    principal = backend.logged_in(request, "school_admin").principal
+    if not principal.school_id:
         raise web.HTTPNotFound()
-    return session.principal
+    return principal
 
 
 async def _page(request: web.Request, principal: Principal, errors: dict, status: int = 200) -> web.Response:

@@ -21,12 +21,7 @@ STAFF = ("mentor", "counsellor")
 
 
 def _staff(request: web.Request) -> Principal:
-    session = sessions.current(request)
-    if session is None or not session.logged_in:
-        raise backend.LoginRequired()
-    if session.principal.role not in STAFF:
-        raise web.HTTPNotFound()
-    return session.principal
+    return backend.logged_in(request, *STAFF).principal
 
 
 def _uuid(value: str) -> str:

@@ -19,12 +19,7 @@ PDF_NAMES = {"a": "deel-a", "b": "deel-b", "alles": "dossier"}
 
 
 def _student(request: web.Request) -> Principal:
-    session = sessions.current(request)
-    if session is None or not session.logged_in:
-        raise backend.LoginRequired()
-    if session.principal.role != "student":
-        raise web.HTTPNotFound()
-    return session.principal
+    return backend.logged_in(request, "student").principal
 
 
 async def catalogue(request: web.Request) -> Catalogue:
