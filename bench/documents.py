@@ -12,7 +12,7 @@ the raw library (Typst) rendering the same content in the same run.
 
     .venv/bin/python -m bench.documents [--letters 1000] [--dossiers 20] [--render-processes 2]
 
-Runs against the local PostgreSQL and RabbitMQ in a vhost and databases of its own, removed after.
+Runs against the local PostgreSQL and RabbitMQ with an exchange and databases of its own, removed after.
 """
 from __future__ import annotations
 

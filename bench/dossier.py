@@ -7,7 +7,7 @@ to a raw asyncpg baseline doing the same database work in the same run, with the
 What it does:
 
 1. starts ``python -m services.dossier`` as a real process (WORKERS processes, DB_POOL_MAX each) with a
-   database and a RabbitMQ vhost of its own (removed afterwards), and a JWKS of its own for tokens;
+   database and a RabbitMQ exchange of its own (removed afterwards), and a JWKS of its own for tokens;
 2. loads the read model (schools, MBO catalogue, classes, mentors, students) and the dossiers straight
    into the dossier database with INSERT ... SELECT FROM generate_series (no HTTP), then ANALYZE;
 3. "mijn leerlingen": ``--users`` concurrent mentors and counsellors, ``--requests`` searches each (name

@@ -6,7 +6,7 @@ quorum queue, manual acks) measured in the same run, and the ratio.
 
     .venv/bin/python -m bench.events [--requests 2000] [--concurrency 50] [--notification-workers 1]
 
-Runs against the local PostgreSQL and RabbitMQ in a vhost and databases of its own, removed after.
+Runs against the local PostgreSQL and RabbitMQ with an exchange and databases of its own, removed after.
 """
 from __future__ import annotations
 
