@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK_ID = 7_316_001
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(kind, encoder=lambda v: json.dumps(v, default=str),
                                   decoder=json.loads, schema="pg_catalog")
@@ -41,7 +41,7 @@ async def ensure_database(dsn: str) -> None:
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                     init=_init_connection, command_timeout=30)
+                                     init=init_connection, command_timeout=30)
 
 
 def _migration_files(package: str) -> list[tuple[str, Traversable]]:

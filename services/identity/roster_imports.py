@@ -36,6 +36,7 @@ from services.identity.roster import (STUDENT_COLUMNS, NewMentor, lock_roster, p
 from services.identity.settings import IdentitySettings
 from shared.api import json_response
 from shared.app import DB, OUTBOX
+from shared.db import init_connection
 from shared.auth import require
 from shared.logs import log_fields, request_id_var
 from shared.outbox import Outbox
@@ -191,6 +192,10 @@ class RosterImportWorker:
 
     def __init__(self, pool: asyncpg.Pool, outbox: Outbox, settings: IdentitySettings) -> None:
         self.pool, self.outbox = pool, outbox
+        # A connection of its own, not the pool's: it holds a session advisory lock for as long as a
+        # job runs, and requests should not lose a pooled connection for that long.
+        self.dsn = settings.effective_database_url()
+        self._conn: asyncpg.Connection | None = None
         self.chunk_size = settings.roster_import_chunk_size
         self.poll_seconds = settings.roster_import_poll_seconds
         self.max_attempts = settings.roster_import_max_attempts
@@ -236,28 +241,42 @@ class RosterImportWorker:
         except asyncio.TimeoutError:
             task.cancel()  # the chunk's transaction rolls back; it is done again later
         except asyncio.CancelledError:
-            if not task.cancelled():  # it is this call that is cancelled
+            if not task.cancelled():  # it is this call that is cancelled: end the worker's session too
+                self._drop_connection()
                 raise
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        self._drop_connection()
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self.dsn, timeout=10)
+            await init_connection(self._conn)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        """End the worker's session (and with it any lock it holds) at once."""
+        if self._conn is not None and not self._conn.is_closed():
+            self._conn.terminate()
+        self._conn = None
 
     async def run_once(self) -> bool:
         """Work one due job that no other worker holds; False when there was none."""
-        async with self.pool.acquire(timeout=10) as conn:
-            due = await conn.fetch(f"""SELECT id FROM roster_imports WHERE {OPEN} AND next_attempt_at <= now()
-                                       ORDER BY created_at LIMIT 20""")
-            for job in due:
-                if not await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", JOB_LOCK, str(job["id"])):
-                    continue  # another worker has it
+        conn = await self._connection()
+        due = await conn.fetch(f"""SELECT id FROM roster_imports WHERE {OPEN} AND next_attempt_at <= now()
+                                   ORDER BY created_at LIMIT 20""")
+        for job in due:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", JOB_LOCK, str(job["id"])):
+                continue  # another worker has it
+            try:
+                while not self._stopping and await self.chunk(conn, job["id"]):
+                    pass
+            finally:
                 try:
-                    while not self._stopping and await self.chunk(conn, job["id"]):
-                        pass
-                finally:
-                    try:
-                        await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", JOB_LOCK, str(job["id"]))
-                    except Exception:
-                        conn.terminate()  # the session ends, and the lock with it
-                return True
+                    await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", JOB_LOCK, str(job["id"]))
+                except BaseException:
+                    self._drop_connection()  # the session ends, and the lock with it
+            return True
         return False
 
     async def chunk(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> bool:

@@ -87,7 +87,7 @@ async def main() -> None:
         raise SystemExit(f"De nieuwe sleutel klopt niet: {exc}") from None
     conn = await asyncpg.connect(settings.effective_database_url())
     try:
-        await db._init_connection(conn)
+        await db.init_connection(conn)
         done = await rotate(conn, vault_from(settings), new_vault)
     except InUse as exc:
         raise SystemExit(f"Niet gedaan: {exc}. Stop eerst alle processen van identity.") from None

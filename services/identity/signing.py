@@ -128,7 +128,7 @@ async def _main(argv: list[str]) -> None:
     settings = IdentitySettings()
     conn = await asyncpg.connect(settings.effective_database_url())
     try:
-        await db._init_connection(conn)
+        await db.init_connection(conn)
         kid = await ensure_key(conn, vault_from(settings), rotate=True)
     finally:
         await conn.close()

@@ -39,7 +39,7 @@ async def test_rotated_keys_protect_everything_and_identity_runs_on(unique):
         old = vault_from(w.settings)
         conn = await asyncpg.connect(w.settings.effective_database_url())
         try:
-            await db._init_connection(conn)
+            await db.init_connection(conn)
             before = await _bsns(conn)
             assert before["accounts"] and before["students"] and before["email_tokens"]
             with pytest.raises(InUse):
