@@ -44,6 +44,7 @@ from bench.stats import pct
 from services.dossier.queries import StudentSearch, student_search_sql
 from shared.auth import Principal, TokenSigner, jwks, new_private_key_pem
 from tests.support import env
+from tests.support.answers import GUIDANCE, PART_A
 from tests.support.apps import ServiceProcess
 
 FIRST = ["Roos", "Jaap", "Mirjam", "Daan", "Sanne", "Noah", "Emma", "Liam", "Julia", "Sem", "Tess", "Lucas",
@@ -60,21 +61,6 @@ TUSSEN = ["", "", "", "", "de", "van", "van der", "van den"]
 CLASSES_PER_SCHOOL = 25
 N_MBO, N_PROGRAMMES = 20, 1000
 
-PART_A = {
-    "personal_details": {"roepnaam": "Roos", "voornaam": "Rosalie Anna", "initials": "R.A.", "tussenvoegsel": "de",
-                         "achternaam": "Winter", "geslacht": "vrouw", "phone": "030-1234567", "phone_secret": "nee"},
-    "family_living_leisure": {"living_situation": "parents", "leisure": "Hockey", "side_job": False},
-    "competences": {"strengths": "Plannen", "areas_to_improve": "Presenteren"},
-    "internships_work_training": {},
-    "support": {"support_received": False, "support_needed": False},
-    "previous_school": {"learning_track": "kb", "profile": "Economie en ondernemen", "diploma_expected": True},
-    "choice_preparation": {"beroepskeuzetest": True, "lobdossier": True, "portfolio": False, "pop": False,
-                           "motivatiebrief": True, "open_day": False},
-    "motivation": {"motivation": "Ik wil juridisch werken.", "expectations": "Veel leren."},
-}
-GUIDANCE = {k: False for k in ("support_received_dutch", "support_received_maths", "support_expected_dutch",
-                               "support_expected_maths", "support_other", "frequent_absence", "lwoo",
-                               "extra_guidance", "contactleerplicht")}
 ASSESSMENT = {"argumentatie": "Past goed bij de leerling.", "advies": "positive", "opp": False, "contactnodig": False}
 
 

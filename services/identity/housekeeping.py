@@ -4,11 +4,8 @@ links, sessions (with their refresh tokens) and login counters well after they s
 the guard rows that space out notice mails."""
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
-from typing import AsyncIterator
 
 import asyncpg
 from aiohttp import web
@@ -16,6 +13,7 @@ from aiohttp import web
 from services.identity.settings import IdentitySettings
 from shared.app import DB
 from shared.logs import log_fields
+from shared.periodic import periodic
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 3600
@@ -42,22 +40,10 @@ async def sweep(conn: asyncpg.Connection, settings: IdentitySettings) -> dict[st
 
 
 def housekeeping_context(settings: IdentitySettings):
-    async def housekeeping(app: web.Application) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                try:
-                    async with app[DB].acquire(timeout=10) as conn:
-                        done = await sweep(conn, settings)
-                    if any(done.values()):
-                        log.info("housekeeping", extra=log_fields(**done))
-                except Exception as exc:  # the database away: next hour
-                    log.warning("housekeeping failed", extra=log_fields(error=type(exc).__name__))
-                await asyncio.sleep(INTERVAL_SECONDS)
+    async def housekeeping(app: web.Application) -> None:
+        async with app[DB].acquire(timeout=10) as conn:
+            done = await sweep(conn, settings)
+        if any(done.values()):
+            log.info("housekeeping", extra=log_fields(**done))
 
-        task = asyncio.create_task(loop(), name="identity-housekeeping")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return housekeeping
+    return periodic("identity-housekeeping", INTERVAL_SECONDS, housekeeping)

@@ -188,12 +188,17 @@ async def upsert_location(conn: asyncpg.Connection, school_id: uuid.UUID, data: 
                                school_id, data.name), False
 
 
-async def upsert_programme(conn: asyncpg.Connection, school_id: uuid.UUID, data: ProgrammeIn,
-                           programme_id: uuid.UUID | None = None) -> tuple[uuid.UUID, bool]:
-    if data.location_id and not await conn.fetchval(
-            "SELECT true FROM locations WHERE id = $1 AND school_id = $2", data.location_id, school_id):
+async def _check_location(conn: asyncpg.Connection, location_id: uuid.UUID | None, school_id: uuid.UUID) -> None:
+    """A programme's location (when it has one) must be one of its institution's: 422 otherwise."""
+    if location_id and not await conn.fetchval(
+            "SELECT true FROM locations WHERE id = $1 AND school_id = $2", location_id, school_id):
         raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
                       errors=[{"field": "location_id", "message": "Deze locatie hoort niet bij deze instelling."}])
+
+
+async def upsert_programme(conn: asyncpg.Connection, school_id: uuid.UUID, data: ProgrammeIn,
+                           programme_id: uuid.UUID | None = None) -> tuple[uuid.UUID, bool]:
+    await _check_location(conn, data.location_id, school_id)
     row = await conn.fetchrow(
         """INSERT INTO programmes AS p (id, school_id, name, crebo, level, pathway, location_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -360,10 +365,7 @@ async def patch_programme(request: web.Request) -> web.Response:
         row = await conn.fetchrow("SELECT * FROM programmes WHERE id = $1 FOR UPDATE", programme_id)
         if row is None:
             raise Problem(404, NO_PROGRAMME)
-        if changes.get("location_id") and not await conn.fetchval(
-                "SELECT true FROM locations WHERE id = $1 AND school_id = $2", changes["location_id"], row["school_id"]):
-            raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                          errors=[{"field": "location_id", "message": "Deze locatie hoort niet bij deze instelling."}])
+        await _check_location(conn, changes.get("location_id"), row["school_id"])
         merged = {k: changes.get(k, row[k]) for k in ("name", "level", "pathway", "location_id", "active")}
         try:
             await conn.execute(

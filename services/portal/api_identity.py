@@ -7,7 +7,6 @@ from aiohttp import web
 
 from services.portal.backend import call, get_json, raw_call, send_json
 
-
 # -- anonymous: accounts, login, passwords ------------------------------------------------------
 
 async def register(request: web.Request, bsn: str, email: str) -> None:

@@ -10,8 +10,18 @@ from services.portal.backend import ApiError, BackendDown, LoginRequired
 from services.portal.render import STATIC, flash, redirect, render
 from services.portal.security import CsrfRejected, csrf_middleware, headers_middleware
 from services.portal.settings import PortalSettings
-from services.portal.views import (account, mbo, parent, password_change, platform, public, school_admin,
-                                   school_settings, staff, student)
+from services.portal.views import (
+    account,
+    mbo,
+    parent,
+    password_change,
+    platform,
+    public,
+    school_admin,
+    school_settings,
+    staff,
+    student,
+)
 from shared.api import Api
 from shared.app import ServiceSpec, create_app
 

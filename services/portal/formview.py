@@ -9,8 +9,18 @@ from typing import Any, Mapping
 
 from multidict import MultiDictProxy
 
-from shared.forms.model import (FieldType, Form, FormNotFound, get_form, is_answered, is_required,
-                                is_visible, part_progress, school_year_on, section_progress)
+from shared.forms.model import (
+    FieldType,
+    Form,
+    FormNotFound,
+    get_form,
+    is_answered,
+    is_required,
+    is_visible,
+    part_progress,
+    school_year_on,
+    section_progress,
+)
 
 YES, NO = "ja", "nee"
 

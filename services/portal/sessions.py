@@ -3,19 +3,18 @@ keyed by the id's hash, holds the CSRF token, the access and refresh tokens and 
 (flash messages, search terms, single-use link tokens kept out of URLs)."""
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
 from shared.app import DB, SETTINGS
 from shared.auth import Principal
+from shared.periodic import periodic
 
 log = logging.getLogger(__name__)
 
@@ -239,20 +238,11 @@ async def _finish(request: web.Request) -> None:
         await _save(request, session)
 
 
-async def sweeper(app: web.Application) -> AsyncIterator[None]:
-    """Removes ended sessions now and then."""
-    async def sweep() -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                async with app[DB].acquire(timeout=10) as conn:
-                    await conn.execute(
-                        "DELETE FROM portal_sessions WHERE expires_at < now() "
-                        "OR last_seen_at < now() - $1::interval",
-                        timedelta(minutes=app[SETTINGS].session_idle_minutes))
-            await asyncio.sleep(600)
+async def _sweep(app: web.Application) -> None:
+    """Remove ended and idle sessions."""
+    async with app[DB].acquire(timeout=10) as conn:
+        await conn.execute("DELETE FROM portal_sessions WHERE expires_at < now() OR last_seen_at < now() - $1::interval",
+                           timedelta(minutes=app[SETTINGS].session_idle_minutes))
 
-    task = asyncio.create_task(sweep(), name="session-sweeper")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+
+sweeper = periodic("session-sweeper", 600, _sweep)

@@ -27,7 +27,7 @@ from services.portal.app import make_app as make_portal
 from services.portal.settings import PortalSettings
 from shared.app import DB, OUTBOX, SETTINGS
 from shared.devtools.smtp_sink import SmtpSink
-from tests.support import env
+from tests.support import answers, env
 from tests.support.apps import free_port, settings
 
 PASSWORD = "een lange zin als wachtwoord 2026"
@@ -244,22 +244,13 @@ async def invite_mentor(system: System, demo: Demo) -> None:
 
 
 
-PART_A = {
-    "personal_details": {"roepnaam": "Noor", "voornaam": "Noor", "initials": "N.", "tussenvoegsel": "van",
-                         "achternaam": "Dijk", "geslacht": "vrouw", "phone": "030-1234567", "phone_secret": False},
-    "family_living_leisure": {"living_situation": "parents", "leisure": "Voetbal", "side_job": False},
-    "competences": {"strengths": "Samenwerken", "areas_to_improve": "Plannen"},
-    "internships_work_training": {},
-    "support": {"support_received": False, "support_needed": False},
-    "previous_school": {"learning_track": "kb", "profile": "Zorg en welzijn", "diploma_expected": True},
-    "choice_preparation": {"beroepskeuzetest": True, "lobdossier": True, "portfolio": False, "pop": False,
-                           "motivatiebrief": True, "open_day": False},
-    "motivation": {"motivation": "Ik wil mensen helpen.", "expectations": "Stage lopen."},
-}
+PART_A = {**answers.PART_A,
+          "personal_details": {"roepnaam": "Noor", "voornaam": "Noor", "initials": "N.", "tussenvoegsel": "van",
+                               "achternaam": "Dijk", "geslacht": "vrouw", "phone": "030-1234567",
+                               "phone_secret": False},
+          "family_living_leisure": {"living_situation": "parents", "leisure": "Voetbal", "side_job": False}}
 PART_B = {
-    "guidance": {k: False for k in ("support_received_dutch", "support_received_maths", "support_expected_dutch",
-                                    "support_expected_maths", "support_other", "frequent_absence", "lwoo",
-                                    "extra_guidance", "contactleerplicht")},
+    "guidance": answers.GUIDANCE,
     "assessment_advice": {"argumentatie": "Een goede keuze.", "advies": "positive", "opp": False,
                           "contactnodig": False},
 }

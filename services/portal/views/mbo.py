@@ -7,7 +7,7 @@ from aiohttp import web
 from services.portal import api_dossier, backend, sessions
 from services.portal.formview import DossierView, readable
 from services.portal.render import flash, redirect, render
-from services.portal.views.staff import _uuid, page_number, paged
+from services.portal.views.common import page_number, paged, valid_id
 from services.portal.views.student import catalogue, pdf_response
 from shared.app import SETTINGS
 from shared.auth import Principal
@@ -51,7 +51,7 @@ async def search(request: web.Request) -> web.Response:
 @routes.get("/mbo/dossiers/{dossier_id}")
 async def dossier(request: web.Request) -> web.Response:
     _mbo(request)
-    raw, etag = await api_dossier.dossier(request, _uuid(request.match_info["dossier_id"]))
+    raw, etag = await api_dossier.dossier(request, valid_id(request.match_info["dossier_id"]))
     view = DossierView.of(raw, etag)
     cat = await catalogue(request)
     return await render(request, "mbo_dossier.html", {
@@ -63,7 +63,7 @@ async def dossier(request: web.Request) -> web.Response:
 @routes.post("/mbo/dossiers/{dossier_id}/afgehandeld")
 async def handled(request: web.Request) -> web.Response:
     _mbo(request)
-    raw, etag = await api_dossier.dossier(request, _uuid(request.match_info["dossier_id"]))
+    raw, etag = await api_dossier.dossier(request, valid_id(request.match_info["dossier_id"]))
     view = DossierView.of(raw, etag)
     await api_dossier.handled(request, view.id, view.version)
     flash(request, "Het dossier is afgehandeld. De leerling en de mentor zien dat.", "success")

@@ -9,7 +9,7 @@ from aiohttp import web
 from services.portal import api_identity, backend
 from services.portal.backend import ApiError
 from services.portal.render import flash, redirect, render
-from services.portal.views.staff import _uuid, page_number, paged
+from services.portal.views.common import page_number, paged, valid_id
 from shared.app import SETTINGS
 from shared.auth import Principal
 
@@ -97,7 +97,7 @@ async def school_page(request: web.Request) -> web.Response:
 async def _school(request: web.Request, errors: dict, form: str | None, values: dict | None = None,
                   status: int = 200) -> web.Response:
     """The school's page; ``form`` names the form whose ``errors`` and ``values`` are shown."""
-    school = await api_identity.school(request, _uuid(request.match_info["school_id"]))
+    school = await api_identity.school(request, valid_id(request.match_info["school_id"]))
     locations = [(str(loc["location_id"]), loc["name"]) for loc in school.get("locations", [])]
     return await render(request, "platform_school.html", {
         "title": school["name"], "school": school, "kinds": dict(KINDS), "rules": PARENT_RULES,
@@ -123,7 +123,7 @@ async def _save(request: web.Request, school_id: str, form: str, values: dict, c
 @routes.post("/platform/scholen/{school_id}")
 async def edit_school(request: web.Request) -> web.Response:
     _admin(request)
-    school_id = _uuid(request.match_info["school_id"])
+    school_id = valid_id(request.match_info["school_id"])
     post = await request.post()
     values = {k: _text(post, k) for k in ("name", "brin", "city", "parent_rule")}
     values["brin"] = values["brin"].upper()
@@ -139,7 +139,7 @@ async def edit_school(request: web.Request) -> web.Response:
 @routes.post("/platform/scholen/{school_id}/locaties")
 async def add_location(request: web.Request) -> web.Response:
     _admin(request)
-    school_id = _uuid(request.match_info["school_id"])
+    school_id = valid_id(request.match_info["school_id"])
     post = await request.post()
     values = {k: _text(post, k) for k in ("location_name", "location_address", "location_city")}
     if len(values["location_name"]) < 2:
@@ -153,7 +153,7 @@ async def add_location(request: web.Request) -> web.Response:
 @routes.post("/platform/scholen/{school_id}/opleidingen")
 async def add_programme(request: web.Request) -> web.Response:
     _admin(request)
-    school_id = _uuid(request.match_info["school_id"])
+    school_id = valid_id(request.match_info["school_id"])
     post = await request.post()
     values = {k: _text(post, k) for k in ("programme_name", "crebo", "level", "pathway", "location_id")}
     errors = {}
@@ -168,7 +168,7 @@ async def add_programme(request: web.Request) -> web.Response:
     if errors:
         return await _school(request, errors, "programme", values, 400)
     body = {"name": values["programme_name"], "crebo": values["crebo"], "level": int(values["level"]),
-            "pathway": values["pathway"], "location_id": _uuid(values["location_id"]) if values["location_id"] else None}
+            "pathway": values["pathway"], "location_id": valid_id(values["location_id"]) if values["location_id"] else None}
     return await _save(request, school_id, "programme", values, api_identity.add_programme(request, school_id, body),
                        done=f"{values['programme_name']} staat in de catalogus.", fallback="programme_name",
                        field_of=lambda name: "programme_name" if name == "name" else name)
@@ -178,10 +178,10 @@ async def add_programme(request: web.Request) -> web.Response:
 async def programme_active(request: web.Request) -> web.Response:
     """Take a programme out of the catalogue (students can no longer choose it), or put it back."""
     _admin(request)
-    school_id = _uuid(request.match_info["school_id"])
+    school_id = valid_id(request.match_info["school_id"])
     post = await request.post()
     active = post.get("active") == "ja"
-    await api_identity.change_programme(request, _uuid(request.match_info["programme_id"]), {"active": active})
+    await api_identity.change_programme(request, valid_id(request.match_info["programme_id"]), {"active": active})
     flash(request, "De opleiding staat weer in de catalogus." if active else
           "De opleiding is uit de catalogus gehaald. Leerlingen kunnen haar niet meer kiezen.", "success")
     raise redirect(f"/platform/scholen/{school_id}")

@@ -9,7 +9,8 @@ from aiohttp import web
 from services.portal import api_identity, backend, sessions
 from services.portal.backend import ApiError
 from services.portal.render import flash, redirect, render
-from services.portal.views.staff import FINISHED, _uuid, page_number, paged
+from services.portal.views.common import page_number, paged, valid_id
+from services.portal.views.staff import FINISHED
 from shared.app import SETTINGS
 from shared.auth import Principal
 
@@ -54,14 +55,14 @@ async def roster_import(request: web.Request) -> web.Response:
         running = err.body.get("import_id") if err.code == "import-running" else None
         if running:  # the school's previous file is still being imported: show that one
             flash(request, err.detail, "warning")
-            raise redirect(f"/beheer/leerlingenbestand/{_uuid(str(running))}") from None
+            raise redirect(f"/beheer/leerlingenbestand/{valid_id(str(running))}") from None
         if err.status in (400, 409, 413, 415, 422):
             rows = err.errors
             return await render(request, "roster_import.html", {
                 "title": "Leerlingenbestand inlezen", "errors": {},
                 "report": {"ok": False, "detail": err.detail, "rows": rows}}, status=422)
         raise
-    import_id = _uuid(str(job.get("import_id", "")))
+    import_id = valid_id(str(job.get("import_id", "")))
     await _settle(request, import_id, job)
     raise redirect(f"/beheer/leerlingenbestand/{import_id}")
 
@@ -78,7 +79,7 @@ async def _settle(request: web.Request, import_id: str, job: dict, seconds: floa
 async def roster_import_page(request: web.Request) -> web.Response:
     """The import's progress ("x van y rijen"), refreshing itself while it runs; then its result."""
     _admin(request)
-    import_id = _uuid(request.match_info["import_id"])
+    import_id = valid_id(request.match_info["import_id"])
     job = await api_identity.roster_import(request, import_id)
     return await render(request, "roster_import_progress.html", {
         "title": "Leerlingenbestand inlezen", "job": job, "finished": job.get("state") in FINISHED,
@@ -89,7 +90,7 @@ async def roster_import_page(request: web.Request) -> web.Response:
 async def roster_import_progress(request: web.Request) -> web.Response:
     """For portal.js (as the letters page): the stand, and where to go when it is finished."""
     _admin(request)
-    import_id = _uuid(request.match_info["import_id"])
+    import_id = valid_id(request.match_info["import_id"])
     job = await api_identity.roster_import(request, import_id)
     return web.json_response({"state": job.get("state"), "label": job.get("state_label"),
                               "done": job.get("rows_done", 0), "total": job.get("rows_total", 0),
@@ -152,7 +153,7 @@ async def add_staff(request: web.Request) -> web.Response:
 async def invite_staff(request: web.Request) -> web.Response:
     _admin(request)
     try:
-        await api_identity.invite_staff(request, _uuid(request.match_info["staff_id"]))
+        await api_identity.invite_staff(request, valid_id(request.match_info["staff_id"]))
     except ApiError as err:
         if err.status != 409:
             raise
@@ -175,9 +176,9 @@ async def classes_page(request: web.Request) -> web.Response:
 @routes.post("/beheer/klassen/{class_id}")
 async def set_mentors(request: web.Request) -> web.Response:
     _admin(request)
-    class_id = _uuid(request.match_info["class_id"])
+    class_id = valid_id(request.match_info["class_id"])
     post = await request.post()
-    staff_ids = [_uuid(str(v)) for v in post.getall("mentor", [])]
+    staff_ids = [valid_id(str(v)) for v in post.getall("mentor", [])]
     await api_identity.set_class_mentors(request, class_id, staff_ids)
     flash(request, "De mentoren van de klas zijn opgeslagen.", "success")
     raise redirect("/beheer/klassen")

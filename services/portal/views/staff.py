@@ -2,7 +2,6 @@
 terugzetten, archiveren, Historie, herinneringen, activatiecodes and letters."""
 from __future__ import annotations
 
-import math
 import uuid
 
 from aiohttp import web
@@ -12,6 +11,7 @@ from services.portal.backend import ApiError
 from services.portal.formview import DossierView, fields_for, parse_section, readable
 from services.portal.render import flash, redirect, render
 from services.portal.section_save import posted_version, save_section
+from services.portal.views.common import page_number, paged, valid_id
 from services.portal.views.student import catalogue, pdf_response
 from shared.app import SETTINGS
 from shared.auth import Principal
@@ -22,30 +22,6 @@ STAFF = ("mentor", "counsellor")
 
 def _staff(request: web.Request) -> Principal:
     return backend.logged_in(request, *STAFF).principal
-
-
-def _uuid(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise web.HTTPNotFound() from None
-
-
-def page_number(request: web.Request) -> int:
-    try:
-        return max(1, min(10_000, int(request.query.get("pagina", "1"))))
-    except ValueError:
-        return 1
-
-
-def paged(data: dict | list, number: int, size: int, key: str = "items") -> tuple[list, dict]:
-    """Items and pager facts: from a paged answer ({total, <key>: [...]}), or a whole list paged here."""
-    if isinstance(data, list):
-        items, total = data[(number - 1) * size: number * size], len(data)
-    else:
-        items = data.get(key, [])
-        total = int(data.get("total", len(items)))
-    return items, {"number": number, "pages": max(1, math.ceil(total / size)), "total": total}
 
 
 def _params(request: web.Request, number: int, **extra) -> dict:
@@ -88,7 +64,7 @@ async def students(request: web.Request) -> web.Response:
     class_id = request.query.get("klas", "")
     year = request.query.get("leerjaar", "")
     number = page_number(request)
-    data = await api_dossier.my_students(request, q=q, class_id=_uuid(class_id) if class_id else None,
+    data = await api_dossier.my_students(request, q=q, class_id=valid_id(class_id) if class_id else None,
                                          leerjaar=int(year) if year.isdigit() else None, page=number,
                                          page_size=request.app[SETTINGS].page_size)
     items, page = paged(data, number, request.app[SETTINGS].page_size, "students")
@@ -109,7 +85,7 @@ async def search_students(request: web.Request) -> web.Response:
     _staff(request)
     await sessions.remember_search(request, "students_q")
     post = await request.post()
-    params = "&".join(f"{k}={_uuid(v) if k == 'klas' else int(v)}"
+    params = "&".join(f"{k}={valid_id(v) if k == 'klas' else int(v)}"
                       for k, v in (("klas", str(post.get("klas", ""))), ("leerjaar", str(post.get("leerjaar", ""))))
                       if v and (k == "klas" or v.isdigit()))
     raise redirect("/school/leerlingen" + (f"?{params}" if params else ""))
@@ -118,7 +94,7 @@ async def search_students(request: web.Request) -> web.Response:
 # -- a dossier: overview, part B, actions ----------------------------------------------------------
 
 async def _load(request: web.Request) -> DossierView:
-    raw, etag = await api_dossier.dossier(request, _uuid(request.match_info["dossier_id"]))
+    raw, etag = await api_dossier.dossier(request, valid_id(request.match_info["dossier_id"]))
     return DossierView.of(raw, etag)
 
 
@@ -212,7 +188,7 @@ async def dossier_action(request: web.Request) -> web.Response:
 @routes.get("/school/dossiers/{dossier_id}/historie")
 async def history(request: web.Request) -> web.Response:
     _staff(request)
-    dossier_id = _uuid(request.match_info["dossier_id"])
+    dossier_id = valid_id(request.match_info["dossier_id"])
     items = await api_dossier.history(request, dossier_id)
     return await render(request, "history.html", {"title": "Historie", "items": items,
                                                   "dossier_id": dossier_id})
@@ -229,7 +205,7 @@ async def pdf(request: web.Request) -> web.StreamResponse:
 @routes.get("/school/leerlingen/{student_id}/begeleiding")
 async def early_part_b(request: web.Request) -> web.Response:
     _staff(request)
-    student_id = _uuid(request.match_info["student_id"])
+    student_id = valid_id(request.match_info["student_id"])
     raw = await api_dossier.student_part_b(request, student_id)
     return await _early_page(request, student_id, raw, None, {})
 
@@ -253,7 +229,7 @@ async def _early_page(request, student_id, raw, answers, errors, status=200):
 @routes.post("/school/leerlingen/{student_id}/begeleiding")
 async def save_early_part_b(request: web.Request) -> web.Response:
     _staff(request)
-    student_id = _uuid(request.match_info["student_id"])
+    student_id = valid_id(request.match_info["student_id"])
     raw = await api_dossier.student_part_b(request, student_id)
     view = _early_view(raw)
     section = view.part_b.sections_of("part_b_student")[0]
@@ -315,9 +291,9 @@ async def issue_codes(request: web.Request) -> web.Response:
     if scope == "school_year" and values["school_year"].isdigit():
         body["school_year"] = int(values["school_year"])
     elif scope == "class" and values["class_id"]:
-        body["class_id"] = _uuid(values["class_id"])
+        body["class_id"] = valid_id(values["class_id"])
     elif scope == "student" and values["student_id"]:
-        body["student_id"] = _uuid(values["student_id"])
+        body["student_id"] = valid_id(values["student_id"])
     else:
         errors["scope"] = "Kies een leerjaar, een klas of een leerling."
     if errors:
@@ -330,7 +306,7 @@ async def issue_codes(request: web.Request) -> web.Response:
         raise
     batch = result.get("batch_id")
     if channel == "letter" and batch:
-        raise redirect(f"/school/brieven/{_uuid(str(batch))}")
+        raise redirect(f"/school/brieven/{valid_id(str(batch))}")
     return await _codes_form(request, {}, {}, result=result)
 
 
@@ -342,7 +318,7 @@ async def code_status(request: web.Request) -> web.Response:
     q = sessions.current(request).get("codes_q", "")
     size = request.app[SETTINGS].page_size
     # identity searches and pages; the term travels in the session and a request body, never in a URL
-    data = await api_identity.search_students(request, q=q, class_id=_uuid(class_id) if class_id else None,
+    data = await api_identity.search_students(request, q=q, class_id=valid_id(class_id) if class_id else None,
                                               page=number, page_size=size)
     items, page = paged(data, number, size, "students")
     try:
@@ -359,7 +335,7 @@ async def search_code_status(request: web.Request) -> web.Response:
     _staff(request)
     await sessions.remember_search(request, "codes_q")
     klas = str((await request.post()).get("klas", ""))
-    raise redirect("/school/activatiecodes/status" + (f"?klas={_uuid(klas)}" if klas else ""))
+    raise redirect("/school/activatiecodes/status" + (f"?klas={valid_id(klas)}" if klas else ""))
 
 
 FINISHED = ("done", "failed")
@@ -377,10 +353,10 @@ def _progress(job: dict | None, page: str) -> dict:
 async def letters(request: web.Request) -> web.Response:
     """Right after issuing by letter: the print job may not exist yet (it follows identity's event)."""
     _staff(request)
-    batch_id = _uuid(request.match_info["batch_id"])
+    batch_id = valid_id(request.match_info["batch_id"])
     jobs = await api_document.jobs_of_batch(request, batch_id)
     if jobs:
-        raise redirect(f"/afdrukopdrachten/{_uuid(str(jobs[0]['id']))}")
+        raise redirect(f"/afdrukopdrachten/{valid_id(str(jobs[0]['id']))}")
     return await render(request, "letters.html", {"title": "Brieven met activatiecodes", "job": {"state": "queued"},
                                                   "job_id": None, "poll": f"/school/brieven/{batch_id}/voortgang"})
 
@@ -388,16 +364,16 @@ async def letters(request: web.Request) -> web.Response:
 @routes.get("/school/brieven/{batch_id}/voortgang")
 async def letters_progress(request: web.Request) -> web.Response:
     _staff(request)
-    batch_id = _uuid(request.match_info["batch_id"])
+    batch_id = valid_id(request.match_info["batch_id"])
     jobs = await api_document.jobs_of_batch(request, batch_id)
-    page = f"/afdrukopdrachten/{_uuid(str(jobs[0]['id']))}" if jobs else f"/school/brieven/{batch_id}"
+    page = f"/afdrukopdrachten/{valid_id(str(jobs[0]['id']))}" if jobs else f"/school/brieven/{batch_id}"
     return web.json_response(_progress(jobs[0] if jobs else None, page))
 
 
 @routes.get("/afdrukopdrachten/{job_id}")
 async def print_job(request: web.Request) -> web.Response:
     _staff(request)
-    job_id = _uuid(request.match_info["job_id"])
+    job_id = valid_id(request.match_info["job_id"])
     job = await api_document.job(request, job_id)
     return await render(request, "letters.html", {"title": "Brieven met activatiecodes", "job": job,
                                                   "job_id": job_id, "poll": f"/afdrukopdrachten/{job_id}/voortgang"})
@@ -406,13 +382,13 @@ async def print_job(request: web.Request) -> web.Response:
 @routes.get("/afdrukopdrachten/{job_id}/voortgang")
 async def print_job_progress(request: web.Request) -> web.Response:
     _staff(request)
-    job_id = _uuid(request.match_info["job_id"])
+    job_id = valid_id(request.match_info["job_id"])
     return web.json_response(_progress(await api_document.job(request, job_id), f"/afdrukopdrachten/{job_id}"))
 
 
 @routes.get("/afdrukopdrachten/{job_id}/pdf")
 async def print_job_pdf(request: web.Request) -> web.Response:
     _staff(request)
-    reply = await api_document.job_pdf(request, _uuid(request.match_info["job_id"]))
+    reply = await api_document.job_pdf(request, valid_id(request.match_info["job_id"]))
     return web.Response(body=reply.body, content_type="application/pdf", headers={
         "Content-Disposition": 'attachment; filename="activatiebrieven.pdf"'})

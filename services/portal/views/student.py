@@ -3,15 +3,15 @@ Versturen naar mentor, the Akkoordverklaring, reactivation and "download al mijn
 from __future__ import annotations
 
 import json
-import uuid
 
 from aiohttp import web
 
-from services.portal import api_dossier, api_document, api_identity, backend, sessions
+from services.portal import api_document, api_dossier, api_identity, backend, sessions
 from services.portal.backend import ApiError
 from services.portal.formview import Catalogue, DossierView, fields_for, readable
 from services.portal.render import flash, redirect, render
 from services.portal.section_save import save_section
+from services.portal.views.common import valid_id
 from shared.auth import Principal
 
 routes = web.RouteTableDef()
@@ -34,15 +34,8 @@ async def _load(request: web.Request) -> DossierView:
     return DossierView.of(raw, etag)
 
 
-def _uuid(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise web.HTTPNotFound() from None
-
-
 def _check_id(request: web.Request) -> str:
-    return _uuid(request.match_info["dossier_id"])
+    return valid_id(request.match_info["dossier_id"])
 
 
 @routes.get("/leerling")
@@ -87,7 +80,7 @@ async def new(request: web.Request) -> web.Response:
         else:
             await backend.refresh(request, session)
     created = await api_dossier.create(request)
-    dossier_id = _uuid(str(created.get("id")))
+    dossier_id = valid_id(str(created.get("id")))
     flash(request, "Je nieuwe dossier is gemaakt. Begin met deel A.", "success")
     raise redirect(f"/leerling/dossiers/{dossier_id}")
 
@@ -177,7 +170,7 @@ async def submit(request: web.Request) -> web.Response:
             "title": "Versturen naar mentor", "view": view, "mentors": mentors, "missing": [],
             "errors": {"mentor_id": "Kies de mentor die deel B invult."}}, status=400)
     try:
-        await api_dossier.action(request, view.id, "submit", view.version, {"mentor_id": _uuid(mentor)})
+        await api_dossier.action(request, view.id, "submit", view.version, {"mentor_id": valid_id(mentor)})
     except ApiError as err:
         if err.status in (409, 422):
             mentors = await api_dossier.mentors(request)

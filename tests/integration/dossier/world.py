@@ -31,6 +31,7 @@ from shared.events.identity_events import (
 )
 from shared.events.registry import event_type_of
 from tests.support import env
+from tests.support.answers import GUIDANCE, PART_A
 from tests.support.apps import serve, settings
 from tests.support.auth import TestIssuer, token_issuer
 from tests.support.events import Probe, broker
@@ -93,25 +94,9 @@ class Student:
 
 
 def complete_part_a(mbo: Mbo) -> dict[str, dict]:
-    return {
-        "personal_details": {"roepnaam": "Roos", "voornaam": "Rosalie Anna", "initials": "R.A.", "tussenvoegsel": "de",
-                             "achternaam": "Winter", "geslacht": "vrouw", "phone": "030-1234567",
-                             "phone_secret": "nee"},
-        "family_living_leisure": {"living_situation": "parents", "leisure": "Hockey", "side_job": False},
-        "competences": {"strengths": "Plannen", "areas_to_improve": "Presenteren"},
-        "internships_work_training": {},
-        "support": {"support_received": False, "support_needed": False},
-        "previous_school": {"learning_track": "kb", "profile": "Economie en ondernemen", "diploma_expected": True},
-        "choice_preparation": {"beroepskeuzetest": True, "lobdossier": True, "portfolio": False, "pop": False,
-                               "motivatiebrief": True, "open_day": False},
-        "motivation": {"motivation": "Ik wil juridisch werken.", "expectations": "Veel leren."},
-        "follow_up_programme": {"keuzevervolgopleiding": mbo.choice(), "first_choice": True},
-    }
+    return {**PART_A, "follow_up_programme": {"keuzevervolgopleiding": mbo.choice(), "first_choice": True}}
 
 
-GUIDANCE = {k: False for k in ("support_received_dutch", "support_received_maths", "support_expected_dutch",
-                               "support_expected_maths", "support_other", "frequent_absence", "lwoo",
-                               "extra_guidance", "contactleerplicht")}
 ASSESSMENT = {"argumentatie": "Past goed bij haar.", "advies": "positive", "opp": True, "contactnodig": False,
               "contactpersoon": "Mevrouw Jansen", "functie": "Zorgcoördinator", "contactemail": "zorg@vo.example.nl",
               "contacttelefoon": "030-7654321"}
@@ -289,9 +274,9 @@ class World:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            for env in self.events.received:
-                if env["type"] == event_type and env["subject"] == str(subject):
-                    return env
+            for envelope in self.events.received:
+                if envelope["type"] == event_type and envelope["subject"] == str(subject):
+                    return envelope
             if loop.time() > deadline:
                 raise TimeoutError(f"no {event_type} for {subject}")
             await asyncio.sleep(0.05)
