@@ -17,9 +17,10 @@ from aiohttp import web
 from shared import db
 from shared.api import Api, json_response
 from shared.auth import VERIFIER, TokenVerifier
-from shared.bus import Broker
+from shared.bus import Archive, Broker
 from shared.consumer import Consumer, Subscription
 from shared.logs import log_fields, request_id_var
+from shared.loops import keep_trying, stop_task
 from shared.outbox import Outbox, OutboxRelay
 from shared.problems import Problem
 from shared.settings import ServiceSettings
@@ -92,6 +93,10 @@ async def problem_middleware(request: web.Request, handler):
         return Problem(exc.status, detail, headers=headers).response(instance=request.rel_url.path)
     except asyncio.CancelledError:
         raise
+    except db.UNREACHABLE as exc:  # the database away (a restart, a failover): say so, briefly
+        log.warning("dependency unavailable", extra=log_fields(error=type(exc).__name__))
+        return Problem(503, "Doorstroom is even niet bereikbaar. Probeer het over een minuut opnieuw.",
+                       headers={"Retry-After": "30"}).response(instance=request.rel_url.path)
     except Exception:
         log.exception("unhandled error")
         return Problem(500, "Er ging iets mis aan onze kant. Probeer het later opnieuw.").response()
@@ -107,8 +112,14 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     dsn = settings.effective_database_url()
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        await db.ensure_database(dsn)
-        pool = await db.create_pool(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        async def connect() -> asyncpg.Pool:
+            await db.ensure_database(dsn)
+            return await db.create_pool(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+
+        # waited out: the server not up yet, starting, failing over; anything else (a wrong
+        # password, a missing role) ends the start at once
+        pool = await keep_trying("PostgreSQL", connect, timeout=settings.startup_timeout_seconds,
+                                 retry_on=db.UNREACHABLE)
         packages = [("shared", "shared.migrations")]
         if spec.migrations:
             packages.append((spec.name, spec.migrations))
@@ -118,22 +129,34 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
         await pool.close()
 
     async def broker(app: web.Application) -> AsyncIterator[None]:
-        b = Broker(settings.amqp_url, settings.event_exchange, spec.name)
-        await b.connect()
+        archive = Archive(settings.event_exchange, settings.event_archive_max_age,
+                          settings.event_archive_max_bytes) if settings.event_archive else None
+        b = Broker(settings.amqp_url, settings.event_exchange, spec.name, archive=archive)
+
+        async def connect() -> None:
+            if b.connection is not None:  # a half-made connection of a failed try
+                with contextlib.suppress(Exception):
+                    await b.close()
+            await b.connect()
+
+        await keep_trying("RabbitMQ", connect, timeout=settings.startup_timeout_seconds)
         app[BROKER] = b
         yield
-        await b.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await b.close()
 
     async def relay(app: web.Application) -> AsyncIterator[None]:
-        r = OutboxRelay(app[DB], app[BROKER], dsn, poll_seconds=settings.outbox_poll_seconds)
+        r = OutboxRelay(app[DB], app[BROKER], dsn, poll_seconds=settings.outbox_poll_seconds,
+                        max_attempts=settings.outbox_max_attempts)
         app[RELAY] = r
-        task = asyncio.create_task(r.run(), name="outbox-relay")
+        task = asyncio.create_task(r.run(), name=r.name)
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        r.stop()
+        await stop_task(task, grace=5)
         with contextlib.suppress(Exception):  # last chance to publish what is committed
-            await asyncio.wait_for(r.drain(), 3)
+            async with asyncio.timeout(3):
+                await r.drain()
         await r.close()
 
     async def consumer(app: web.Application) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 
 import aio_pika
@@ -46,11 +47,36 @@ class QueueTopology:
         return args
 
 
+@dataclass(frozen=True)
+class Archive:
+    """The event archive: a RabbitMQ stream bound to every event type of the exchange. Every event
+    is kept for ``max_age`` (or until ``max_bytes``), so nothing published is ever unroutable, an
+    operator can replay a time range into a consumer's queue (``python -m shared.archive``), and a
+    new subscriber can read the stream from a point in time (``x-stream-offset``)."""
+
+    exchange: str
+    max_age: str = "30D"
+    max_bytes: int = 5 * 1024 ** 3
+
+    @property
+    def queue(self) -> str:
+        return archive_queue(self.exchange)
+
+    def arguments(self) -> dict:
+        return {"x-queue-type": "stream", "x-max-age": self.max_age, "x-max-length-bytes": self.max_bytes,
+                "x-stream-max-segment-size-bytes": min(self.max_bytes // 10, 100 * 1024 ** 2)}
+
+
+def archive_queue(exchange: str) -> str:
+    return f"{exchange}.archive"
+
+
 @dataclass
 class Broker:
     url: str
     exchange_name: str
     service_name: str
+    archive: Archive | None = None
     connection: AbstractRobustConnection | None = None
     channel: AbstractRobustChannel | None = None
     exchange: AbstractExchange | None = None
@@ -64,6 +90,29 @@ class Broker:
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         self.exchange = await self.channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        if self.archive is not None:
+            await self.declare_archive(self.archive)
+
+    async def declare_archive(self, archive: Archive) -> None:
+        """Declare the archive stream and bind it to every key (idempotent; every service does it).
+
+        On a channel of its own: a stream declared earlier with other arguments (a changed
+        retention) makes the broker close the declaring channel; then the existing stream is kept
+        as it is (change its retention with a RabbitMQ policy) and a warning says so."""
+        assert self.connection is not None
+        channel = await self.connection.channel()
+        try:
+            queue = await channel.declare_queue(archive.queue, durable=True, arguments=archive.arguments())
+            await queue.bind(archive.exchange, "#")
+        except aio_pika.exceptions.ChannelPreconditionFailed as exc:
+            log.warning("event archive exists with other arguments; kept as it is",
+                        extra={"fields": {"queue": archive.queue, "error": str(exc)[:200]}})
+            channel = await self.connection.channel()
+            queue = await channel.declare_queue(archive.queue, passive=True)
+            await queue.bind(archive.exchange, "#")
+        finally:
+            if not channel.is_closed:
+                await channel.close()
 
     @property
     def is_connected(self) -> bool:
@@ -83,7 +132,8 @@ class Broker:
         assert self.exchange is not None, "connect() first"
         message = aio_pika.Message(
             body, message_id=message_id, type=routing_key, content_type="application/json",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT, headers=headers or {})
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT, headers=headers or {},
+            timestamp=datetime.now(UTC))
         await self.exchange.publish(message, routing_key, mandatory=True, timeout=PUBLISH_TIMEOUT)
 
     async def send_to_queue(self, queue: str, message: aio_pika.Message) -> None:

@@ -1,5 +1,10 @@
 """Consuming domain events: effects and inbox row in one transaction, ack after commit,
-retries through delay queues with growing delays, then parking with the error."""
+retries through delay queues with growing delays, then parking with the error.
+
+A failure is only the message's fault when the database answers: while the database is
+unreachable (a restart, a failover, a network cut) the messages in hand are held, nothing more is
+taken (the prefetch is full), no retry is spent, and handling resumes by itself once the database
+answers again. A message is parked only for what is wrong with the message itself."""
 from __future__ import annotations
 
 import asyncio
@@ -15,9 +20,11 @@ from aio_pika.abc import AbstractIncomingMessage
 from pydantic import BaseModel
 
 from shared.bus import Broker, QueueTopology
+from shared.db import UNREACHABLE
 from shared.events.envelope import Envelope
 from shared.events.registry import lookup
 from shared.logs import log_fields, request_id_var
+from shared.loops import backoff, wait_event
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +33,11 @@ Handler = Callable[[asyncpg.Connection, Envelope, BaseModel], Awaitable[None]]
 
 class PoisonMessage(Exception):
     """A message that can never be handled (not an envelope, unknown type): parked at once."""
+
+
+class NotForUs(Exception):
+    """A valid event of a known type that this consumer does not handle (e.g. offered again from
+    the archive, or left in the queue by a binding since removed): acknowledged and ignored."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,10 @@ class Consumer:
         self._queue = None
         self._tag: str | None = None
         self._in_flight: set[asyncio.Task] = set()
+        self._database_up = asyncio.Event()
+        self._database_up.set()
+        self._probe: asyncio.Task | None = None
+        self.outage_started: float | None = None
 
     async def start(self) -> None:
         assert self.broker.connection is not None
@@ -69,8 +85,21 @@ class Consumer:
                 pass
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=timeout)
+        for task in list(self._in_flight):  # held through an outage: back to the queue unacked
+            task.cancel()
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=2)
+        if self._probe is not None:
+            self._probe.cancel()
         if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+            try:
+                await self._channel.close()
+            except Exception:  # the link may already be gone; unacked messages return either way
+                pass
+
+    @property
+    def database_reachable(self) -> bool:
+        return self._database_up.is_set()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
@@ -83,20 +112,69 @@ class Consumer:
                 self._in_flight.discard(task)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
-        try:
-            env = self._parse(message)
-            token = request_id_var.set(env.requestid)
+        blips = 0
+        while True:
+            await wait_event(self._database_up, None)  # during an outage: hold, take nothing new
             try:
-                await self.process(env)
-            finally:
-                request_id_var.reset(token)
-        except PoisonMessage as exc:
-            await self._park(message, exc, attempts=self._attempt(message))
+                env = self._parse(message)
+                token = request_id_var.set(env.requestid)
+                try:
+                    await self.process(env)
+                finally:
+                    request_id_var.reset(token)
+            except PoisonMessage as exc:
+                await self._park(message, exc, attempts=self._attempt(message))
+                return
+            except NotForUs as exc:  # a known event this consumer has no handler for (a replay): done
+                log.info("event without a handler here ignored", extra=log_fields(type=str(exc)))
+                await message.ack()
+                return
+            except Exception as exc:
+                if await self._outage(exc):
+                    continue  # the same message again once the database is back; no retry spent
+                if isinstance(exc, UNREACHABLE) and blips < 3:
+                    blips += 1  # a connection lost while the database stayed up (a restart): try again
+                    await asyncio.sleep(backoff(blips))
+                    continue
+                await self._retry_or_park(message, exc)
+                return
+            await message.ack()
             return
-        except Exception as exc:
-            await self._retry_or_park(message, exc)
-            return
-        await message.ack()
+
+    async def _outage(self, exc: Exception) -> bool:
+        """Was this failure the database being away rather than the message? If so, make sure the
+        outage is being watched and answer True."""
+        if not self._database_up.is_set():
+            return True
+        if await self._database_answers():
+            return False
+        if self._database_up.is_set():
+            self._database_up.clear()
+            self.outage_started = asyncio.get_running_loop().time()
+            log.warning("database unreachable: consuming paused", extra=log_fields(
+                consumer=self.name, error=type(exc).__name__))
+            self._probe = asyncio.create_task(self._wait_for_database(), name=f"{self.name}-database-probe")
+        return True
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(5):
+                async with self.pool.acquire() as conn:
+                    await conn.fetchval("SELECT 1")
+            return True
+        except (Exception, TimeoutError):
+            return False
+
+    async def _wait_for_database(self) -> None:
+        failures = 0
+        while not await self._database_answers():
+            failures += 1
+            await asyncio.sleep(backoff(failures, cap=1.0))
+        loop = asyncio.get_running_loop()
+        log.warning("database reachable again: consuming resumed", extra=log_fields(
+            consumer=self.name, seconds=round(loop.time() - (self.outage_started or loop.time()), 1)))
+        self.outage_started = None
+        self._database_up.set()
 
     def _parse(self, message: AbstractIncomingMessage) -> Envelope:
         try:
@@ -104,7 +182,11 @@ class Consumer:
         except Exception as exc:
             raise PoisonMessage(f"geen geldige envelop: {exc}") from exc
         if env.type not in self.handlers:
-            raise PoisonMessage(f"geen handler voor {env.type}")
+            try:
+                lookup(env.type)
+            except LookupError:
+                raise PoisonMessage(f"onbekend type {env.type}") from None
+            raise NotForUs(env.type)
         return env
 
     async def process(self, env: Envelope) -> bool:

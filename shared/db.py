@@ -11,6 +11,12 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
+# Failures that mean the database is away (not running yet, restarting, failing over, the network
+# cut), not that a statement or its data is wrong: waited out, never counted against a message.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError)
+
 # An arbitrary constant: every service runs its migrations under this advisory lock, so several
 # replicas starting at once apply each migration exactly once.
 MIGRATION_LOCK_ID = 7_316_001

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -16,7 +15,8 @@ from pydantic import BaseModel
 from shared.bus import Broker
 from shared.events.envelope import Envelope
 from shared.events.registry import event_type_of
-from shared.logs import request_id_var
+from shared.logs import log_fields, request_id_var
+from shared.loops import NotifyWakeup, Worker
 
 log = logging.getLogger(__name__)
 
@@ -57,52 +57,92 @@ class Outbox:
 
 
 def _row_backoff(attempts: int) -> timedelta:
+    """0.5 s, 1 s, 2 s, ... up to five minutes between tries of a row the broker refused."""
     return timedelta(seconds=min(300.0, 0.5 * 2 ** min(attempts, 10)))
 
 
-class OutboxRelay:
+# Fresh rows first, in the order they were written; retries only with what room is left in the
+# batch, so rows the broker keeps refusing never hold up new events.
+CLAIM_FRESH = """SELECT id, event_type, envelope, attempts FROM outbox
+                 WHERE published_at IS NULL AND attempts = 0
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"""
+CLAIM_RETRIES = """SELECT id, event_type, envelope, attempts FROM outbox
+                   WHERE published_at IS NULL AND attempts > 0 AND parked_at IS NULL AND next_attempt_at <= now()
+                   ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED"""
+
+
+class OutboxRelay(Worker):
     """Publishes pending outbox rows with publisher confirms and marks them sent.
 
     Wakes on LISTEN/NOTIFY with a polling fallback; claims rows with FOR UPDATE SKIP LOCKED so
-    several replicas can run at once and each row is published by one of them.
+    several replicas can run at once and each row is published by one of them. A row the broker
+    refuses (unroutable, nacked) is tried again with growing pauses and parked in the outbox after
+    ``max_attempts``: visible to ``python -m shared.parked list --outbox`` and put back by
+    ``replay --outbox``. While the broker link is down nothing is counted: rows simply wait.
     """
 
+    name = "outbox-relay"
+
     def __init__(self, pool: asyncpg.Pool, broker: Broker, dsn: str, *, poll_seconds: float = 1.0,
-                 batch_size: int = 200, retention: timedelta = timedelta(days=30)) -> None:
+                 batch_size: int = 200, retention: timedelta = timedelta(days=30),
+                 max_attempts: int = 10, parked_retention: timedelta = timedelta(days=90)) -> None:
+        super().__init__(poll_seconds=poll_seconds, wakeup=NotifyWakeup(dsn, "outbox"))
         self.pool, self.broker, self.dsn = pool, broker, dsn
-        self.poll_seconds, self.batch_size, self.retention = poll_seconds, batch_size, retention
+        self.batch_size, self.retention, self.max_attempts = batch_size, retention, max_attempts
+        self.parked_retention = parked_retention
         self._next_housekeeping = 0.0
-        self._wake = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
+
+    async def step(self) -> bool:
+        if not self.broker.is_connected:
+            return False  # nothing can go out; the rows wait (the poll interval looks again)
+        return await self.publish_batch() > 0
+
+    async def on_idle(self) -> None:
+        if time.monotonic() >= self._next_housekeeping:
+            self._next_housekeeping = time.monotonic() + 3600
+            await self.housekeeping()
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows were claimed (0 when nothing was due)."""
         async with self.pool.acquire(timeout=10) as conn, conn.transaction():
-            rows = await conn.fetch(
-                """SELECT id, event_type, envelope, attempts FROM outbox
-                   WHERE published_at IS NULL AND next_attempt_at <= now()
-                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""", self.batch_size)
+            rows = await conn.fetch(CLAIM_FRESH, self.batch_size)
+            if len(rows) < self.batch_size:
+                rows += await conn.fetch(CLAIM_RETRIES, self.batch_size - len(rows))
             if not rows:
                 return 0
             results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
-            sent, failed = [], []
+            sent, refused = [], []
             for row, result in zip(rows, results):
                 if result is None:
                     sent.append(row["id"])
                 elif isinstance(result, DeliveryError):
-                    failed.append((row["id"], row["attempts"] + 1, repr(result)[:500]))
-                else:
+                    refused.append((row, result))
+                elif isinstance(result, BaseException):
                     # The link to the broker is gone: undo nothing, the rows stay pending and
                     # the relay tries again once the connection is back.
                     raise result
             if sent:
                 await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", sent)
-            for row_id, attempts, error in failed:
-                log.warning("event not routable, will retry", extra={"fields": {"outbox_id": row_id}})
-                await conn.execute(
-                    "UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = now() + $4 WHERE id = $1",
-                    row_id, attempts, error, _row_backoff(attempts))
+            if refused:
+                await self._refused(conn, refused)
             return len(rows)
+
+    async def _refused(self, conn: asyncpg.Connection, refused: list[tuple[asyncpg.Record, DeliveryError]]) -> None:
+        """Count a refusal; park the rows that reached ``max_attempts``."""
+        rows = [row for row, _ in refused]
+        errors = [exc for _, exc in refused]
+        ids = [r["id"] for r in rows]
+        attempts = [r["attempts"] + 1 for r in rows]
+        await conn.execute(
+            """UPDATE outbox o SET attempts = u.attempts, last_error = u.error,
+                      next_attempt_at = now() + u.pause,
+                      parked_at = CASE WHEN u.attempts >= $5 THEN now() END
+               FROM unnest($1::bigint[], $2::int[], $3::text[], $4::interval[]) AS u(id, attempts, error, pause)
+               WHERE o.id = u.id""",
+            ids, attempts, [_refusal(e) for e in errors], [_row_backoff(a) for a in attempts], self.max_attempts)
+        parked = sum(1 for a in attempts if a >= self.max_attempts)
+        log.warning("events refused by the broker", extra=log_fields(
+            count=len(rows), parked=parked, types=sorted({r["event_type"] for r in rows})))
 
     async def _publish(self, row: asyncpg.Record) -> None:
         env = row["envelope"]
@@ -112,46 +152,26 @@ class OutboxRelay:
 
     async def housekeeping(self) -> tuple[int, int]:
         """Forget published outbox rows and inbox rows older than the retention (30 days: far
-        beyond any redelivery), so neither table grows without bound."""
+        beyond any redelivery), and parked rows after their own, longer retention, so no table
+        grows without bound."""
         async with self.pool.acquire(timeout=10) as conn:
             out = await conn.execute("DELETE FROM outbox WHERE published_at < now() - $1::interval", self.retention)
             inn = await conn.execute("DELETE FROM inbox WHERE handled_at < now() - $1::interval", self.retention)
+            gone = await conn.execute("DELETE FROM outbox WHERE parked_at < now() - $1::interval",
+                                      self.parked_retention)
+        if (n := int(gone.split()[-1])):
+            log.warning("parked outbox rows deleted after their retention", extra=log_fields(count=n))
         return int(out.split()[-1]), int(inn.split()[-1])
 
     async def drain(self) -> int:
+        """Publish every row that is due now; returns how many rows were claimed."""
         total = 0
         while (n := await self.publish_batch()):
             total += n
         return total
 
-    async def _listen(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._listener is None or self._listener.is_closed():
-                self._listener = await asyncpg.connect(self.dsn)
-                await self._listener.add_listener("outbox", lambda *_: self._wake.set())
 
-    async def run(self) -> None:
-        failures = 0
-        while True:
-            await self._listen()
-            self._wake.clear()
-            try:
-                if self.broker.is_connected:
-                    await self.drain()
-                    failures = 0
-                if time.monotonic() >= self._next_housekeeping:
-                    self._next_housekeeping = time.monotonic() + 3600
-                    await self.housekeeping()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # broker link down, database restarting: try again soon
-                failures += 1
-                log.warning("outbox relay failed, retrying", extra={"fields": {"error": repr(exc)[:300]}})
-                await asyncio.sleep(min(5.0, 0.2 * 2 ** failures))
-                continue
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-
-    async def close(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            await self._listener.close()
+def _refusal(exc: DeliveryError) -> str:
+    frame = getattr(exc, "frame", None)
+    reason = getattr(frame, "reply_text", None) if frame is not None else None
+    return (f"{type(exc).__name__}: {reason}" if reason else repr(exc))[:500]

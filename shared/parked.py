@@ -1,11 +1,18 @@
-"""Operator command for parked (dead-lettered) messages.
+"""Operator command for parked (dead-lettered) messages, and for parked outbox rows.
 
     python -m shared.parked list   --service notification
     python -m shared.parked replay --service notification [--message-id ID ...]
+    python -m shared.parked list   --service identity --outbox
+    python -m shared.parked replay --service identity --outbox [--message-id EVENT_ID ...]
 
 ``list`` shows each parked message with its error and leaves it parked. ``replay`` moves parked
 messages back onto the service's queue with a fresh retry budget; without ``--message-id`` all.
 Reads AMQP_URL and EVENT_EXCHANGE like the services do.
+
+With ``--outbox``: the events a service wrote but the broker kept refusing (unroutable: no queue
+bound, and the archive switched off; or refused) and that were parked in the service's own outbox
+after ``OUTBOX_MAX_ATTEMPTS``. ``replay --outbox`` makes them due again with a fresh budget (bind
+a queue or switch the archive on first). Reads DATABASE_URL (default: the service's database).
 """
 from __future__ import annotations
 
@@ -13,11 +20,13 @@ import argparse
 import asyncio
 import json
 import sys
+import uuid
 from dataclasses import dataclass
 
 import aio_pika
+import asyncpg
 
-from shared.bus import QueueTopology
+from shared.bus import CONNECT_TIMEOUT, QueueTopology
 from shared.settings import ServiceSettings
 
 
@@ -36,7 +45,7 @@ def _queues(exchange: str, service: str) -> QueueTopology:
 
 async def list_parked(amqp_url: str, exchange: str, service: str) -> list[Parked]:
     topo = _queues(exchange, service)
-    connection = await aio_pika.connect(amqp_url, timeout=30)
+    connection = await aio_pika.connect(amqp_url, timeout=CONNECT_TIMEOUT)
     try:
         channel = await connection.channel()
         queue = await channel.get_queue(topo.parked, ensure=True)
@@ -54,7 +63,7 @@ async def list_parked(amqp_url: str, exchange: str, service: str) -> list[Parked
 
 async def replay(amqp_url: str, exchange: str, service: str, message_ids: set[str] | None = None) -> int:
     topo = _queues(exchange, service)
-    connection = await aio_pika.connect(amqp_url, timeout=30)
+    connection = await aio_pika.connect(amqp_url, timeout=CONNECT_TIMEOUT)
     replayed = 0
     try:
         channel = await connection.channel(publisher_confirms=True)
@@ -81,13 +90,61 @@ async def replay(amqp_url: str, exchange: str, service: str, message_ids: set[st
         await connection.close()
 
 
+@dataclass
+class ParkedRow:
+    event_id: str
+    type: str
+    created_at: str
+    attempts: int
+    error: str | None
+    parked_at: str
+
+
+async def list_parked_outbox(dsn: str) -> list[ParkedRow]:
+    conn = await asyncpg.connect(dsn, timeout=30)
+    try:
+        rows = await conn.fetch("""SELECT event_id, event_type, created_at, attempts, last_error, parked_at
+                                   FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL ORDER BY id""")
+    finally:
+        await conn.close()
+    return [ParkedRow(str(r["event_id"]), r["event_type"], r["created_at"].isoformat(), r["attempts"],
+                      r["last_error"], r["parked_at"].isoformat()) for r in rows]
+
+
+async def replay_outbox(dsn: str, event_ids: set[str] | None = None) -> int:
+    conn = await asyncpg.connect(dsn, timeout=30)
+    try:
+        status = await conn.execute(
+            """UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = now(), last_error = NULL
+               WHERE parked_at IS NOT NULL AND published_at IS NULL
+                 AND ($1::uuid[] IS NULL OR event_id = ANY($1::uuid[]))""",
+            None if event_ids is None else [uuid.UUID(i) for i in event_ids])
+        await conn.execute("NOTIFY outbox")
+    finally:
+        await conn.close()
+    return int(status.split()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.parked", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["list", "replay"])
     parser.add_argument("--service", required=True, help="the consuming service, e.g. notification")
     parser.add_argument("--message-id", action="append", help="replay only these (repeatable)")
+    parser.add_argument("--outbox", action="store_true", help="the service's parked outbox rows instead")
     args = parser.parse_args(argv)
+    if args.outbox:
+        dsn = ServiceSettings(service_name=args.service).effective_database_url()
+        if args.command == "list":
+            rows = asyncio.run(list_parked_outbox(dsn))
+            for row in rows:
+                print(json.dumps(row.__dict__, ensure_ascii=False))
+            print(f"{len(rows)} geparkeerde gebeurtenissen in de outbox", file=sys.stderr)
+        else:
+            ids = set(args.message_id) if args.message_id else None
+            n = asyncio.run(replay_outbox(dsn, ids))
+            print(f"{n} gebeurtenissen opnieuw klaargezet", file=sys.stderr)
+        return 0
     settings = ServiceSettings()
     if args.command == "list":
         parked = asyncio.run(list_parked(settings.amqp_url, settings.event_exchange, args.service))

@@ -3,34 +3,33 @@ cleanup context that starts it with the app and stops it with the app. A failing
 (only the kind of error: messages may quote personal data) and the next one comes at its time."""
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
 from shared.logs import log_fields
+from shared.loops import Worker, run_worker
 
 log = logging.getLogger(__name__)
 
 
+class PeriodicJob(Worker):
+    """Runs ``job(app)`` at once and then every ``seconds``; stops when asked, every time."""
+
+    def __init__(self, name: str, seconds: float, job: Callable[[web.Application], Awaitable[object]],
+                 app: web.Application) -> None:
+        super().__init__(poll_seconds=seconds)
+        self.name, self.job, self.app = name, job, app
+
+    async def step(self) -> bool:
+        try:
+            await self.job(self.app)
+        except Exception as exc:  # the database away, say: the next run tries again
+            log.warning(f"{self.name} failed", extra=log_fields(error=type(exc).__name__))
+        return False
+
+
 def periodic(name: str, seconds: float, job: Callable[[web.Application], Awaitable[object]]):
     """Cleanup context running ``job(app)`` at once and then every ``seconds``."""
-
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                try:
-                    await job(app)
-                except Exception as exc:  # the database away, say: the next run tries again
-                    log.warning(f"{name} failed", extra=log_fields(error=type(exc).__name__))
-                await asyncio.sleep(seconds)
-
-        task = asyncio.create_task(loop(), name=name)
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return context
+    return run_worker(lambda app: PeriodicJob(name, seconds, job, app), grace=5.0)

@@ -16,7 +16,14 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     event_exchange: str = "doorstroom.events"
-    event_archive: bool = Field(True, description="keep every event in a stream for replay")
+    event_archive: bool = Field(True, description="keep every event in a stream for replay (<exchange>.archive)")
+    event_archive_max_age: str = Field("30D", pattern=r"^[0-9]+[YMDhms]$",
+                                       description="how long the archive keeps events (RabbitMQ x-max-age: 30D, 12h, ...)")
+    event_archive_max_bytes: int = Field(5 * 1024 ** 3, ge=1024 ** 2, description="largest size of the archive")
+    startup_timeout_seconds: float = Field(120.0, ge=0, description="how long a starting service keeps trying "
+                                           "to reach PostgreSQL and RabbitMQ before it gives up")
+    outbox_max_attempts: int = Field(10, ge=1, description="tries of an event the broker refuses before it is "
+                                     "parked in the outbox")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     workers: int = Field(1, ge=1, le=64)

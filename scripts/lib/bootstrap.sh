@@ -53,8 +53,10 @@ ensure_rabbitmq() {
 
 backend_ok() { timeout 150 .venv/bin/python scripts/lib/check_backends.py "$1"; }
 
+# Only ever under CI=true: a CI machine's servers hold nothing to keep. Anywhere else a server is
+# the developer's or operator's own, used by other programs too: it is never restarted or killed.
 restart_rabbitmq() {
-  log "restarting RabbitMQ"
+  log "restarting RabbitMQ (CI)"
   timeout 60 rabbitmqctl -q stop >/dev/null 2>&1 || pkill -9 -f beam.smp || true
   for _ in $(seq 1 30); do port_open 5672 || break; sleep 1; done
   rabbitmq-server -detached || true
@@ -63,27 +65,37 @@ restart_rabbitmq() {
 }
 
 # An open port is not a working backend: a broker can accept TCP and never answer, or block every
-# publisher on a resource alarm, and tests would then wait instead of fail. Check both for real;
-# restart what does not answer. On a CI machine (CI=true), a broker that a restart does not bring
-# back gets a fresh node database as a last resort (a CI machine's broker holds nothing to keep).
+# publisher on a resource alarm, and tests would then wait instead of fail. Check both for real.
+# A server that answers is left alone, busy or not (too few free connections: say so and stop).
+# One that does not answer is reported; only on a CI machine (CI=true) is it restarted, and a
+# broker that a restart does not bring back gets a fresh node database as a last resort.
 ensure_backends_answer() {
-  backend_ok postgres || {
-    log "PostgreSQL does not answer properly; restarting it"
+  local rc=0
+  backend_ok postgres || rc=$?
+  if [ "$rc" = 2 ]; then return 1; fi      # answers, but too busy: the message says what to change
+  if [ "$rc" != 0 ]; then
+    if [ "${CI:-}" != "true" ]; then
+      log "PostgreSQL does not answer; it is left as it is (not restarted outside CI). Check it with: pg_lsclusters"
+      return 1
+    fi
+    log "PostgreSQL does not answer; restarting it (CI)"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main restart || true
     wait_port 5432 PostgreSQL
     backend_ok postgres || { log "PostgreSQL still does not answer"; return 1; }
-  }
+  fi
   backend_ok rabbitmq && return 0
+  if [ "${CI:-}" != "true" ]; then
+    log "RabbitMQ does not answer; it is left as it is (not restarted outside CI). Check it with: rabbitmq-diagnostics status"
+    return 1
+  fi
   restart_rabbitmq
   backend_ok rabbitmq && return 0
-  if [ "${CI:-}" = "true" ]; then
-    log "RabbitMQ still does not answer: starting it with a fresh node database (CI only)"
-    pkill -9 -f beam.smp || true
-    sleep 2
-    rm -rf /var/lib/rabbitmq/mnesia/rabbit@*
-    restart_rabbitmq
-    backend_ok rabbitmq && return 0
-  fi
+  log "RabbitMQ still does not answer: starting it with a fresh node database (CI only)"
+  pkill -9 -f beam.smp || true
+  sleep 2
+  rm -rf /var/lib/rabbitmq/mnesia/rabbit@*
+  restart_rabbitmq
+  backend_ok rabbitmq && return 0
   log "RabbitMQ does not answer; see rabbitmq-diagnostics status"; return 1
 }
 

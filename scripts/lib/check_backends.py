@@ -1,7 +1,9 @@
 """Do PostgreSQL and RabbitMQ really answer? An open port is not enough: a broker that accepts TCP
 but never finishes the AMQP handshake, or blocks publishers on a resource alarm, makes tests wait
 instead of fail. ``python check_backends.py [postgres] [rabbitmq]``: exit status 0 when each named
-backend (default: both) answers within the time limit, else 1 with the reason on stderr."""
+backend (default: both) answers within the time limit; 1 when one does not answer (the reason on
+stderr); 2 when it answers but cannot serve us (too few free connections): a server that answers is
+never restarted for that, the message names the setting to change."""
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +19,13 @@ AMQP = os.environ.get("CHECK_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 LIMIT = float(os.environ.get("CHECK_LIMIT_SECONDS", "20"))  # per check
 
 
+NEEDED_CONNECTIONS = int(os.environ.get("CHECK_PG_FREE_CONNECTIONS", "40"))
+
+
+class Busy(Exception):
+    """The server answers, but cannot give us what we need: say so, never restart it."""
+
+
 async def check_postgres() -> str | None:
     try:
         conn = await asyncpg.connect(PG, timeout=LIMIT)
@@ -27,8 +36,10 @@ async def check_postgres() -> str | None:
             "SELECT current_setting('max_connections')::int - count(*) FROM pg_stat_activity"), LIMIT)
     finally:
         await conn.close()
-    if free < 40:
-        return f"PostgreSQL has only {free} free connections (other processes hold the rest)"
+    if free < NEEDED_CONNECTIONS:
+        raise Busy(f"PostgreSQL answers but has only {free} free connections; the tests need "
+                   f"{NEEDED_CONNECTIONS}. Other programs hold the rest: end them, or raise max_connections "
+                   "in postgresql.conf (SHOW config_file; then restart PostgreSQL yourself).")
     return None
 
 
@@ -58,7 +69,12 @@ CHECKS = {"postgres": check_postgres, "rabbitmq": check_rabbitmq}
 
 async def main(names: list[str]) -> int:
     for name in names or list(CHECKS):
-        if problem := await CHECKS[name]():
+        try:
+            problem = await CHECKS[name]()
+        except Busy as busy:
+            print(busy, file=sys.stderr)
+            return 2
+        if problem:
             print(problem, file=sys.stderr)
             return 1
     return 0

@@ -3,7 +3,6 @@ letters (print jobs). Rendering runs in a process pool; print jobs survive resta
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -19,7 +18,9 @@ from shared.app import DB, ServiceSpec, create_app
 from shared.consumer import Subscription
 from shared.events.envelope import Envelope
 from shared.events.identity_events import ActivationLettersRequested
+from shared.loops import stop_task
 from shared.outbox import Outbox
+from shared.periodic import periodic
 
 WORKER = web.AppKey("print_job_worker", PrintJobWorker)
 
@@ -41,24 +42,16 @@ def make_app(settings: DocumentSettings | None = None) -> web.Application:
     async def print_job_worker(app: web.Application) -> AsyncIterator[None]:
         worker = PrintJobWorker(app[DB], app[RENDER_POOL], settings, outbox, settings.effective_database_url())
         app[WORKER] = worker
-        task = asyncio.create_task(worker.run(), name="print-job-worker")
+        task = asyncio.create_task(worker.run(), name=worker.name)
         yield
         worker.stop()  # the pieces in hand are finished and kept, the job handed back
-        try:
-            await asyncio.wait_for(asyncio.shield(task), 20)
-        except asyncio.TimeoutError:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task, grace=20)
         await worker.close()
 
-    async def cleanup(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(files.run_cleanup(app[DB], settings.cleanup_interval_seconds),
-                                   name="document-cleanup")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async def remove_expired(app: web.Application) -> None:
+        await files.remove_expired(app[DB])
+
+    cleanup = periodic("document-cleanup", settings.cleanup_interval_seconds, remove_expired)
 
     spec = ServiceSpec(
         name="document", api=api, migrations="services.document.migrations",

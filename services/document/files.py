@@ -6,7 +6,6 @@ service) decides who gets one.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import timedelta
@@ -60,14 +59,3 @@ async def remove_expired(pool: asyncpg.Pool) -> tuple[int, int]:
     if files or jobs:
         log.info("expired documents removed", extra=log_fields(files=files, print_jobs=jobs))
     return files, jobs
-
-
-async def run_cleanup(pool: asyncpg.Pool, interval_seconds: float) -> None:
-    while True:
-        try:
-            await remove_expired(pool)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("cleanup of expired documents failed, retrying later")
-        await asyncio.sleep(interval_seconds)

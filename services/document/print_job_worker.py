@@ -27,7 +27,9 @@ from services.document.rendering.letters import render_letters
 from services.document.rendering.merge import merge_files
 from services.document.settings import DocumentSettings
 from shared.events.document_events import PrintJobCompleted, PrintJobFailed
+from shared.claims import ClaimTable, LeaseKeeper
 from shared.logs import log_fields
+from shared.loops import NotifyWakeup, Worker
 from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -35,14 +37,12 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 RETRY_LATER = "Het maken van de brieven is even niet gelukt. We proberen het automatisch opnieuw."
 GAVE_UP = "Het maken van de brieven is niet gelukt. Probeer het opnieuw of neem contact op met de helpdesk."
 
-CLAIM = """
-UPDATE print_jobs SET state = 'rendering', claim_token = $1, lease_until = now() + $2,
-       attempts = attempts + 1, started_at = coalesce(started_at, now())
-WHERE id = (SELECT id FROM print_jobs
-            WHERE (state = 'queued' AND next_attempt_at <= now())
-               OR (state = 'rendering' AND lease_until < now())
-            ORDER BY next_attempt_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING *"""
+PRINT_JOBS = ClaimTable(
+    table="print_jobs",
+    due="state = 'queued' AND next_attempt_at <= now()",
+    claimed="state = 'rendering'",
+    on_claim="state = 'rendering', attempts = attempts + 1, started_at = coalesce(started_at, now())",
+    order="next_attempt_at, created_at")
 
 
 class LeaseLost(Exception):
@@ -53,54 +53,23 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(600.0, 5.0 * 2 ** max(0, attempts - 1)))
 
 
-class PrintJobWorker:
+class PrintJobWorker(Worker):
+    name = "print-job-worker"
+
     def __init__(self, pool: asyncpg.Pool, render: RenderPool, settings: DocumentSettings, outbox: Outbox,
                  dsn: str) -> None:
+        super().__init__(poll_seconds=settings.print_job_poll_seconds, wakeup=NotifyWakeup(dsn, "print_jobs"))
         self.pool, self.render, self.settings, self.outbox, self.dsn = pool, render, settings, outbox, dsn
         self.lease = timedelta(seconds=settings.print_job_lease_seconds)
+        self.keeper = LeaseKeeper(pool, PRINT_JOBS, self.lease)
         self.ttl = timedelta(hours=settings.file_ttl_hours)
-        self._wake = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
-        self._stopping = False
-        self._paused = False
 
-    # ------------------------------------------------------------------ loop
-
-    async def run(self) -> None:
-        while not self._paused:
-            await self._listen()
-            self._wake.clear()
-            try:
-                while not self._paused and await self.run_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("print job worker failed, retrying")
-                await asyncio.sleep(1)
-                continue
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.print_job_poll_seconds)
-
-    def pause(self) -> None:
-        """Take no new jobs in the background loop (a job can still be worked by calling in)."""
-        self._paused = True
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the pieces in hand, hand the job back, take no new ones."""
-        self._stopping = True
-        self.pause()
+    async def step(self) -> bool:
+        return await self.run_once()
 
     async def close(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            await self._listener.close()
-
-    async def _listen(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._listener is None or self._listener.is_closed():
-                self._listener = await asyncpg.connect(self.dsn)
-                await self._listener.add_listener("print_jobs", lambda *_: self._wake.set())
+        await self.keeper.close()
+        await super().close()
 
     async def run_once(self) -> bool:
         """Claim and work one job; False when there was none."""
@@ -116,15 +85,18 @@ class PrintJobWorker:
 
     async def claim(self) -> asyncpg.Record | None:
         """The next due job (or one whose worker was not heard of within the lease), now ours."""
-        async with self.pool.acquire(timeout=10) as conn:
-            return await conn.fetchrow(CLAIM, uuid.uuid4(), self.lease)
+        rows = await self.keeper.claim(uuid.uuid4(), 1)
+        return rows[0] if rows else None
 
     # ------------------------------------------------------------------ one job
 
     async def process(self, job: asyncpg.Record) -> None:
         fields = log_fields(job_id=str(job["id"]), attempt=job["attempts"], pages=job["pages_total"])
         log.info("print job claimed", extra=fields)
-        keeper = asyncio.create_task(self._keep_lease(job), name="print-job-lease")
+        async with self.keeper.hold(job["claim_token"]):  # the lease is renewed while we work
+            await self._work(job, fields)
+
+    async def _work(self, job: asyncpg.Record, fields: dict) -> None:
         try:
             async with self.pool.acquire(timeout=10) as conn:
                 existing = await files.find(conn, job["content_hash"], self.ttl)
@@ -147,20 +119,6 @@ class PrintJobWorker:
         except Exception as exc:
             log.exception("print job failed", extra=log_fields(job_id=str(job["id"]), error=repr(exc)[:300]))
             await self._retry_or_give_up(job)
-        finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-
-    async def _keep_lease(self, job: asyncpg.Record) -> None:
-        every = max(0.2, self.lease.total_seconds() / 3)
-        while True:
-            await asyncio.sleep(every)
-            with contextlib.suppress(Exception):
-                async with self.pool.acquire(timeout=10) as conn:
-                    await conn.execute(
-                        "UPDATE print_jobs SET lease_until = now() + $3 WHERE id = $1 AND claim_token = $2",
-                        job["id"], job["claim_token"], self.lease)
 
     async def _render_pieces(self, job: asyncpg.Record) -> bool:
         """Render the pieces not yet kept; False when stopping interrupted it."""
@@ -171,7 +129,7 @@ class PrintJobWorker:
 
         async def lane() -> None:
             for chunk_no in todo:  # the lanes share the iterator: each piece is taken once
-                if self._stopping:
+                if self.stopping:
                     return
                 await self.render_piece(job, chunk_no)
 
@@ -183,7 +141,7 @@ class PrintJobWorker:
             raise failed.exceptions[0] from None
         if await self._all_kept(job):
             return True
-        if self._stopping:
+        if self.stopping:
             return False
         raise RuntimeError(f"pieces of print job {job['id']} are missing")
 

@@ -2,8 +2,6 @@
 counsellor) and automatically, once a day by one process, at most one per dossier per day."""
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -18,6 +16,7 @@ from services.dossier.context import dossier_url, now, settings_of, today
 from shared.app import DB, OUTBOX
 from shared.events.dossier_events import AgreementReminderIssued
 from shared.logs import log_fields
+from shared.periodic import periodic
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +70,13 @@ async def run_daily(app: web.Application, day: date | None = None) -> int | None
     return sent
 
 
-async def reminder_task(app: web.Application) -> AsyncIterator[None]:
+def reminder_task(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: every process checks now and then; the first one each day does the run."""
     settings = settings_of(app)
+    if not settings.reminder_auto:
+        return _nothing()
+    return periodic("agreement-reminders", settings.reminder_check_seconds, run_daily)(app)
 
-    async def loop() -> None:
-        while True:
-            try:
-                await run_daily(app)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("agreement reminders failed, will try again")
-            await asyncio.sleep(settings.reminder_check_seconds)
 
-    task = asyncio.create_task(loop(), name="agreement-reminders") if settings.reminder_auto else None
+async def _nothing() -> AsyncIterator[None]:
     yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -9,10 +9,11 @@ import asyncio
 import sys
 
 from services.identity.settings import IdentitySettings
-from services.identity.staff import create_staff, invite
+from services.identity.store.staff import create_staff, invite
 from shared import db
 from shared.outbox import Outbox
 from shared.problems import Problem
+from shared.text import single_line_problem
 
 
 async def create_admin(email: str, name: str) -> None:
@@ -33,6 +34,9 @@ async def create_admin(email: str, name: str) -> None:
 def main(argv: list[str]) -> None:
     if len(argv) != 2 or "@" not in argv[0]:
         print('gebruik: python -m services.identity.admin EMAIL "NAAM"', file=sys.stderr)
+        raise SystemExit(2)
+    if problem := single_line_problem(argv[0].strip()) or single_line_problem(argv[1].strip()):
+        print(problem, file=sys.stderr)
         raise SystemExit(2)
     try:
         asyncio.run(create_admin(argv[0].strip().lower(), argv[1].strip()))

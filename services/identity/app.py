@@ -1,3 +1,5 @@
+"""The identity service: schools and the catalogue, staff, the roster, accounts, activation codes,
+logins and the keys that sign access tokens."""
 from __future__ import annotations
 
 import logging
@@ -5,12 +7,13 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-# the modules register their routes on the Api
-from services.identity import (accounts, activation, password_change, privacy, roster, roster_imports,  # noqa: F401
-                               schools, sessions, staff)
+from services.identity import roster_import_worker
 from services.identity.context import HASHER, KEYRING, VAULT, api
 from services.identity.hasher import PasswordHasher
 from services.identity.housekeeping import housekeeping_context
+# the modules register their routes on the Api
+from services.identity.routes import (accounts, activation_codes, classes, institutions, jwks, me,  # noqa: F401
+                                      password_change, privacy, roster_imports, schools, sessions, staff, students)
 from services.identity.settings import IdentitySettings
 from services.identity.signing import IdentityVerifier, KeyRing, ensure_key
 from services.identity.vault import Vault
@@ -48,7 +51,7 @@ def make_app(settings: IdentitySettings | None = None) -> web.Application:
         hasher.close()
 
     spec = ServiceSpec(name="identity", api=api, migrations="services.identity.migrations",
-                       resources=[keys, password_hasher, roster_imports.worker_context(settings),
+                       resources=[keys, password_hasher, roster_import_worker.worker_context(settings),
                                   housekeeping_context(settings)])
     app = create_app(spec, settings)
     app.middlewares.append(eager_authentication)  # the verifier takes a pooled connection: not inside a handler's

@@ -19,11 +19,12 @@ import asyncpg
 from services.identity.domain.activation_codes import hash_code, new_code, normalize_code
 from services.identity.domain.roster_csv import RosterRow
 from services.identity.hasher import PasswordHasher
-from services.identity.roster import import_rows, student_event
-from services.identity.schools import LocationIn, ProgrammeIn, SchoolIn, publish_school, upsert_location, \
-    upsert_programme, upsert_school
+from services.identity.schemas import LocationIn, ProgrammeIn, SchoolIn
 from services.identity.settings import IdentitySettings
-from services.identity.staff import create_staff, ensure_account, publish_staff
+from services.identity.store.roster import import_rows
+from services.identity.store.schools import publish_school, upsert_location, upsert_programme, upsert_school
+from services.identity.store.staff import create_staff, ensure_account, publish_staff
+from services.identity.store.students import student_event
 from services.identity.vault import Vault
 from shared import db
 from shared.auth import ROLE_LABELS

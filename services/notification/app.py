@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import AsyncIterator
 
 from aiohttp import web
 
-from services.notification.api import api
+from services.notification.routes import deliveries as _deliveries_routes  # noqa: F401  (registers)
+from services.notification.routes.common import api
 from services.notification.deliveries import DeliveryWorker
 from services.notification.handlers import SUBSCRIPTIONS
 from services.notification.settings import NotificationSettings
 from services.notification.smtp import SmtpPool
 from shared.app import DB, ServiceSpec, create_app
+from shared.loops import stop_task
 
 WORKER = web.AppKey("delivery_worker", DeliveryWorker)
 
@@ -23,15 +24,10 @@ def make_app(settings: NotificationSettings | None = None) -> web.Application:
         smtp = SmtpPool(settings)
         worker = DeliveryWorker(app[DB], smtp, settings, settings.effective_database_url())
         app[WORKER] = worker
-        task = asyncio.create_task(worker.run(), name="delivery-worker")
+        task = asyncio.create_task(worker.run(), name=worker.name)
         yield
-        worker.stop()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), 10)
-        except asyncio.TimeoutError:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        worker.stop()  # the mails in hand are finished, the claimed but unsent ones handed back
+        await stop_task(task, grace=settings.smtp_timeout_seconds + 2)
         await worker.close()
         await smtp.close()
 

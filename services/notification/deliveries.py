@@ -1,5 +1,15 @@
-"""Deliveries: made from events (idempotently), sent by a worker that claims due rows with
-FOR UPDATE SKIP LOCKED, so several notification processes share the work.
+"""Deliveries: made from events (idempotently), sent by a worker that claims due rows with the
+shared claim mechanism (``shared/claims.py``), so any number of notification processes share the
+work and a mail in hand is never taken over by another.
+
+- Each SMTP connection is a lane: it claims a few due deliveries under a claim token, sends them
+  one by one and records each outcome as soon as the server answered (``WHERE claim_token``), so
+  a crash can repeat at most the one mail per connection that was accepted but not yet recorded,
+  and that repeat has the same Message-ID (made from the delivery id alone).
+- Every kind of failure has an attempt limit and ends ``failed`` with its error and its kind
+  (``error_kind``): an SMTP 5xx at once, a mail that cannot be made at once, SMTP 4xx and lost
+  connections after ``delivery_max_attempts``, and a mail whose sending keeps crashing the
+  process (its claims keep running out) after as many claims.
 
 A delivery's context (names, links, activation codes: what the mail says) is needed only until
 the mail is sent or given up: then it is emptied. The rest of the row (template, recipient,
@@ -7,22 +17,49 @@ status, error) stays for the operator's view and is deleted after ``delivery_ret
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import time
 import uuid
 from datetime import timedelta
+from typing import Callable
 
 import asyncpg
 
 from services.notification.settings import NotificationSettings
-from services.notification.smtp import PermanentFailure, SmtpPool, TemporaryFailure
+from services.notification.smtp import PermanentFailure, SmtpPool, TemporaryFailure, Unbuildable
 from services.notification.templates import render
+from shared.claims import ClaimTable, LeaseKeeper
 from shared.logs import log_fields, request_id_var
+from shared.db import UNREACHABLE
+from shared.loops import NotifyWakeup, Worker, backoff
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
+DELIVERIES = ClaimTable(
+    table="deliveries",
+    due="status = 'pending' AND next_attempt_at <= now()",
+    claimed="status = 'sending'",
+    on_claim="status = 'sending', attempts = attempts + 1",
+    order="next_attempt_at",
+    returning="id, template, recipient, context, attempts, request_id, claim_token")
+
+RECORD = f"""UPDATE deliveries SET status = $3, last_error = $4, error_kind = $5, claim_token = NULL,
+                    lease_until = NULL, sent_at = CASE WHEN $3 = 'sent' THEN now() END,
+                    context = CASE WHEN $3 IN ('sent', 'failed') THEN '{{}}'::jsonb ELSE context END,
+                    next_attempt_at = now() + coalesce($6::interval, interval '0')
+             WHERE {DELIVERIES.held()}"""
+HAND_BACK = f"""UPDATE deliveries SET status = 'pending', claim_token = NULL, lease_until = NULL,
+                       attempts = greatest(attempts - 1, 0), next_attempt_at = now()
+                WHERE id = ANY($1::uuid[]) AND claim_token = $2 AND {DELIVERIES.claimed}"""
+
+# what went wrong, for the counts (no personal data): error_kind
+ERROR_KINDS = {
+    "smtp_rejected": "de mailserver weigerde de e-mail (5xx)",
+    "smtp_gave_up": "de mailserver was te lang niet bereikbaar of gaf steeds een tijdelijke fout (4xx)",
+    "unbuildable": "de e-mail kon niet worden opgemaakt",
+    "crashed": "het versturen brak steeds af",
+}
 
 
 async def create_delivery(conn: asyncpg.Connection, *, event_id: uuid.UUID, template: str,
@@ -33,66 +70,131 @@ async def create_delivery(conn: asyncpg.Connection, *, event_id: uuid.UUID, temp
         uuid.uuid4(), event_id, template, recipient.lower(), context, request_id_var.get())
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """1 min, 2, 4, ... capped at 1 hour."""
-    return timedelta(seconds=min(3600, 60 * 2 ** max(0, attempts - 1)))
+def default_retry_delay(attempts: int, base_seconds: float = 60.0) -> timedelta:
+    """1 min, 2, 4, ... capped at 1 hour (with the default base)."""
+    return timedelta(seconds=min(3600, base_seconds * 2 ** max(0, attempts - 1)))
 
 
-class DeliveryWorker:
+class DeliveryWorker(Worker):
+    name = "delivery-worker"
+
     def __init__(self, pool: asyncpg.Pool, smtp: SmtpPool, settings: NotificationSettings, dsn: str,
-                 *, retry_delay=retry_delay) -> None:
+                 *, retry_delay: Callable[[int], timedelta] | None = None) -> None:
+        super().__init__(poll_seconds=settings.delivery_poll_seconds, wakeup=NotifyWakeup(dsn, "deliveries"))
         self.pool, self.smtp, self.settings, self.dsn = pool, smtp, settings, dsn
-        self.retry_delay = retry_delay
-        self._wake = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
-        self._stopping = False
+        self.retry_delay = retry_delay or functools.partial(
+            default_retry_delay, base_seconds=settings.delivery_retry_base_seconds)
+        self.keeper = LeaseKeeper(pool, DELIVERIES, timedelta(seconds=settings.delivery_lease_seconds))
+        self.claim_size = settings.delivery_claim_size
+        self.lost_claims = 0  # outcomes that found their claim gone (counted, logged)
+        self._next_housekeeping = 0.0
 
-    async def claim(self, limit: int) -> list[asyncpg.Record]:
-        async with self.pool.acquire(timeout=10) as conn:
-            return await conn.fetch(
-                """UPDATE deliveries d SET status = 'sending', locked_until = now() + $2, attempts = attempts + 1
-                   WHERE id IN (SELECT id FROM deliveries
-                                WHERE (status = 'pending' AND next_attempt_at <= now())
-                                   OR (status = 'sending' AND locked_until < now())
-                                ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-                   RETURNING d.id, d.template, d.recipient, d.context, d.attempts, d.request_id""",
-                limit, LEASE)
+    # -------------------------------------------------------------- the loop
+
+    @property
+    def lanes(self) -> int:  # one loop per SMTP connection: none waits for another's claim
+        return self.smtp.size
+
+    async def step(self) -> bool:
+        await self._lane()
+        return False  # this lane worked until nothing was due
+
+    async def on_idle(self) -> None:
+        if time.monotonic() >= self._next_housekeeping:
+            self._next_housekeeping = time.monotonic() + 3600
+            await self.housekeeping()
+
+    async def run_once(self) -> int:
+        """Driven by hand (tests): every lane claims and sends until nothing is due; how many
+        deliveries were worked."""
+        results = await asyncio.gather(*(self._lane() for _ in range(self.smtp.size)), return_exceptions=True)
+        for result in results:  # every lane ended (none is left running); then the first failure
+            if isinstance(result, BaseException):
+                raise result
+        return sum(results)
+
+    async def _lane(self) -> int:
+        worked = 0
+        while not self.stopping:
+            async with self.keeper.hold() as token:
+                rows = await self.keeper.claim(token, self.claim_size)
+                if not rows:
+                    return worked
+                for i, row in enumerate(rows):
+                    if self.stopping:
+                        await self._hand_back(token, rows[i:])
+                        return worked
+                    await self._record(token, await self._send_one(row))
+                    worked += 1
+        return worked
+
+    # -------------------------------------------------------------- one mail
 
     async def _send_one(self, row: asyncpg.Record) -> tuple:
-        """Send one mail; returns its outcome as an UPDATE row (id, status, error, delay)."""
+        """Send one mail; returns its outcome as (id, status, error, kind, delay)."""
         token = request_id_var.set(row["request_id"])
+        attempts, limit = row["attempts"], self.settings.delivery_max_attempts
         try:
-            mail = render(row["template"], row["context"])
-            await self.smtp.send(self.smtp.build(row["recipient"], mail, str(row["id"])))
-        except TemporaryFailure as exc:
-            if row["attempts"] >= self.settings.delivery_max_attempts:
-                outcome = (row["id"], "failed", f"opgegeven na {row['attempts']} pogingen: {exc}", None)
+            if attempts > limit:  # claimed that often without an outcome: sending it kills the process
+                outcome = (row["id"], "failed", f"opgegeven na {attempts - 1} pogingen: het versturen brak steeds af",
+                           "crashed", None)
             else:
-                outcome = (row["id"], "pending", str(exc), self.retry_delay(row["attempts"]))
+                message = self.smtp.build(row["recipient"], self._render(row), row["id"])
+                await self.smtp.send(message)
+                outcome = (row["id"], "sent", None, None, None)
+        except Unbuildable as exc:
+            outcome = (row["id"], "failed", f"kan niet worden opgemaakt: {exc}", "unbuildable", None)
         except PermanentFailure as exc:
-            outcome = (row["id"], "failed", str(exc), None)
-        except Exception as exc:  # a template bug: keep the row, try later, make it visible
+            outcome = (row["id"], "failed", str(exc), "smtp_rejected", None)
+        except TemporaryFailure as exc:
+            outcome = self._later(row, str(exc), "smtp_gave_up")
+        except Exception as exc:  # anything else: tried again, as often as a temporary failure
             log.exception("delivery failed unexpectedly")
-            outcome = (row["id"], "pending", repr(exc), self.retry_delay(row["attempts"]))
-        else:
-            outcome = (row["id"], "sent", None, None)
-        log.info("delivery " + outcome[1], extra=log_fields(delivery_id=str(row["id"]), error=outcome[2]))
+            outcome = self._later(row, repr(exc)[:500], "crashed")
+        log.info("delivery " + outcome[1], extra=log_fields(delivery_id=str(row["id"]), kind=outcome[3]))
         request_id_var.reset(token)
         return outcome
 
-    async def run_once(self) -> int:
-        """Claim due deliveries, send them over the pooled connections, record every outcome."""
-        rows = await self.claim(self.settings.smtp_connections * 8)
-        if rows:
-            outcomes = await asyncio.gather(*(self._send_one(r) for r in rows))
-            async with self.pool.acquire(timeout=10) as conn:
-                await conn.executemany(
-                    """UPDATE deliveries SET status = $2, last_error = $3, locked_until = NULL,
-                              sent_at = CASE WHEN $2 = 'sent' THEN now() END,
-                              context = CASE WHEN $2 IN ('sent', 'failed') THEN '{}'::jsonb ELSE context END,
-                              next_attempt_at = now() + coalesce($4::interval, interval '0')
-                       WHERE id = $1""", outcomes)
-        return len(rows)
+    @staticmethod
+    def _render(row: asyncpg.Record):
+        try:
+            return render(row["template"], row["context"])
+        except Exception as exc:  # a template and its context never change: it would fail every time
+            raise Unbuildable(f"{type(exc).__name__} in sjabloon {row['template']}") from exc
+
+    def _later(self, row: asyncpg.Record, error: str, kind: str) -> tuple:
+        if row["attempts"] >= self.settings.delivery_max_attempts:
+            return row["id"], "failed", f"opgegeven na {row['attempts']} pogingen: {error}", kind, None
+        return row["id"], "pending", error, None, self.retry_delay(row["attempts"])
+
+    async def _record(self, token: uuid.UUID, outcome: tuple) -> None:
+        """Write the outcome as its claim's holder. While the database is away the outcome is
+        kept and written once it is back (the claim is still ours unless another worker took the
+        mail after the lease ran out: then it is counted as lost)."""
+        delivery_id, status, error, kind, delay = outcome
+        failures = 0
+        while True:
+            try:
+                async with self.pool.acquire(timeout=10) as conn:
+                    result = await conn.execute(RECORD, delivery_id, token, status, error, kind, delay)
+                break
+            except UNREACHABLE as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("database unreachable: the outcome waits", extra=log_fields(
+                        delivery_id=str(delivery_id), error=type(exc).__name__))
+                await asyncio.sleep(backoff(failures))
+        if result.endswith(" 0"):
+            self.lost_claims += 1
+            log.warning("delivery outcome not recorded: the claim was lost", extra=log_fields(
+                delivery_id=str(delivery_id), status=status))
+
+    async def _hand_back(self, token: uuid.UUID, rows: list[asyncpg.Record]) -> None:
+        """Stopping: the claimed but unsent deliveries go back at once, their claim not counted."""
+        async with self.pool.acquire(timeout=10) as conn:
+            await conn.execute(HAND_BACK, [r["id"] for r in rows], token)
+
+    # -------------------------------------------------------------- housekeeping
 
     async def housekeeping(self) -> int:
         """Delete sent and failed deliveries older than the retention; returns how many."""
@@ -102,37 +204,6 @@ class DeliveryWorker:
                    AND created_at < now() - make_interval(days => $1)""", self.settings.delivery_retention_days)
         return int(status.split()[-1])
 
-    async def _listen(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._listener is None or self._listener.is_closed():
-                self._listener = await asyncpg.connect(self.dsn)
-                await self._listener.add_listener("deliveries", lambda *_: self._wake.set())
-
-    async def run(self) -> None:
-        next_housekeeping = 0.0
-        while not self._stopping:
-            await self._listen()
-            self._wake.clear()
-            try:
-                if time.monotonic() >= next_housekeeping:
-                    next_housekeeping = time.monotonic() + 3600
-                    await self.housekeeping()
-                while not self._stopping and await self.run_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("delivery worker failed, retrying")
-                await asyncio.sleep(1)
-                continue
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
-
-    def stop(self) -> None:
-        """Finish the mails in hand, take no new ones."""
-        self._stopping = True
-        self._wake.set()
-
     async def close(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            await self._listener.close()
+        await self.keeper.close()
+        await super().close()

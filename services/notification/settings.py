@@ -17,6 +17,10 @@ class NotificationSettings(ServiceSettings):
     smtp_start_tls: bool | None = None
     smtp_username: str | None = None
     smtp_password: str | None = None
-    delivery_max_attempts: int = 8
+    delivery_max_attempts: int = Field(8, ge=1, description="tries of a mail before it is given up (every kind of failure)")
     delivery_poll_seconds: float = 1.0
+    delivery_retry_base_seconds: float = Field(60.0, gt=0, description="first pause after a temporary failure; doubles, up to an hour")
+    delivery_lease_seconds: float = Field(60.0, ge=1, description="a claimed mail's lease, renewed while in hand; "
+                                          "after a crash the mails it held are sent after this")
+    delivery_claim_size: int = Field(8, ge=1, le=100, description="deliveries one SMTP connection claims at a time")
     delivery_retention_days: int = Field(30, ge=1, description="sent and failed deliveries are deleted after this")

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.errors
+import re
+import uuid
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, parseaddr
 from datetime import UTC, datetime
 
 import aiosmtplib
@@ -19,6 +23,19 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """5xx: the server will not take this mail; record it as failed."""
+
+
+class Unbuildable(Exception):
+    """The mail cannot be made (an address or a header that is not valid): it never will be."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_text(value: str) -> str:
+    """A header value without control characters (a newline in a roster name, say): they can
+    never reach a mail header, whatever got past the input checks."""
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def _classify(exc: Exception) -> Exception:
@@ -46,15 +63,34 @@ class SmtpPool:
                                use_tls=s.smtp_use_tls, start_tls=s.smtp_start_tls,
                                username=s.smtp_username, password=s.smtp_password)
 
-    def build(self, recipient: str, mail: Mail, message_key: str) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self.settings.smtp_from
-        msg["To"] = recipient
-        msg["Subject"] = mail.subject
-        msg["Date"] = format_datetime(datetime.now(UTC))
-        msg["Message-ID"] = make_msgid(idstring=message_key, domain="doorstroom.local")
-        msg["Auto-Submitted"] = "auto-generated"
-        msg.set_content(mail.body)
+    @property
+    def size(self) -> int:
+        return self.settings.smtp_connections
+
+    @property
+    def message_domain(self) -> str:
+        return parseaddr(self.settings.smtp_from)[1].rpartition("@")[2] or "doorstroom.local"
+
+    def message_id(self, delivery_id: uuid.UUID) -> str:
+        """Made from the delivery alone: a mail sent again after a crash (accepted by the server,
+        not yet recorded) carries the same Message-ID, so it is recognisable downstream."""
+        return f"<{delivery_id}@{self.message_domain}>"
+
+    def build(self, recipient: str, mail: Mail, delivery_id: uuid.UUID) -> EmailMessage:
+        """The mail of one delivery; raises Unbuildable when it cannot be made."""
+        try:
+            msg = EmailMessage()
+            msg["From"] = self.settings.smtp_from
+            if _CONTROL.search(recipient):
+                raise ValueError("het adres bevat een stuurteken")
+            msg["To"] = Address(addr_spec=recipient)
+            msg["Subject"] = header_text(mail.subject)
+            msg["Date"] = format_datetime(datetime.now(UTC))
+            msg["Message-ID"] = self.message_id(delivery_id)
+            msg["Auto-Submitted"] = "auto-generated"
+            msg.set_content(mail.body)
+        except (ValueError, TypeError, IndexError, email.errors.MessageError) as exc:
+            raise Unbuildable(str(exc)[:300]) from exc
         return msg
 
     async def send(self, message: EmailMessage) -> None:

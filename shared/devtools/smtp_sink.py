@@ -12,6 +12,10 @@ Test behaviours are selected by the local part of a recipient address (case-inse
 Other recipients of the same mail are accepted as usual, so a mail with one good and one
 ``reject`` recipient is delivered to the good one only.
 
+For fault tests, two switches on the sink itself: ``sink.tempfail_all = True`` answers every RCPT
+with the 451 above (a mail server that is having a bad moment), and ``sink.delay = 0.3`` makes
+the server wait that many seconds before it answers DATA (a slow mail server).
+
 Use from an asyncio test (the server runs in the running event loop)::
 
     async with SmtpSink() as sink:
@@ -94,7 +98,7 @@ class _Handler:
         rcpt_options: list[str],
     ) -> str:
         local = _local_part(address)
-        if local.startswith(_TEMPFAIL_PREFIX):
+        if self._sink.tempfail_all or local.startswith(_TEMPFAIL_PREFIX):
             log.info("RCPT %s -> %s", address, TEMPFAIL_REPLY)
             return TEMPFAIL_REPLY
         if local.startswith(_REJECT_PREFIX):
@@ -107,6 +111,8 @@ class _Handler:
     async def handle_DATA(  # noqa: N802 - aiosmtpd hook name
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
+        if self._sink.delay:
+            await asyncio.sleep(self._sink.delay)
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):  # only with decode_data=True, which we do not use
             raw = raw.encode("utf-8", "surrogateescape")
@@ -149,6 +155,8 @@ class SmtpSink:
         self.directory = Path(directory) if directory is not None else None
         self.hostname = hostname
         self.messages: list[ReceivedMessage] = []
+        self.tempfail_all = False
+        self.delay = 0.0
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[_TrackingSMTP] = set()
         self._arrived = asyncio.Event()

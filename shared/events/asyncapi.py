@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from shared.bus import archive_queue
 from shared.events.envelope import Envelope
 from shared.events.registry import all_event_types
 
@@ -58,6 +59,29 @@ def build_document(exchange: str = "doorstroom.events") -> dict:
             "summary": et.summary,
             "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}],
         }
+    archive = archive_queue(exchange)
+    channels["archive"] = {
+        "address": archive,
+        "title": "The event archive",
+        "description": (
+            f"A RabbitMQ stream (`x-queue-type: stream`) named `{archive}`, bound with `#` to the exchange: "
+            "every event of every type is kept in it, in the order it was published, for the retention the "
+            "operator set (`EVENT_ARCHIVE_MAX_AGE`, default 30 days). A new subscriber catches up by reading "
+            "it from a point in time with the consumer argument `x-stream-offset` (a timestamp, `first`, or an "
+            "offset; basic.qos prefetch required, manual acknowledgement), then binds its own queue for what "
+            "comes next and deduplicates on `id`. Reading never removes anything. Operators replay a time range "
+            "into one consumer's queue with `python -m shared.archive replay --service NAME --since ...`."),
+        "messages": {key: {"$ref": f"#/components/messages/{key}"} for key in messages},
+        "bindings": {"amqp": {"is": "queue", "queue": {
+            "name": archive, "durable": True, "exclusive": False, "autoDelete": False, "vhost": "/"},
+            "bindingVersion": "0.3.0"}},
+    }
+    operations["read_archive"] = {
+        "action": "receive",
+        "channel": {"$ref": "#/channels/archive"},
+        "summary": "Read every event from a point in time (x-stream-offset).",
+        "messages": [{"$ref": f"#/channels/archive/messages/{key}"} for key in sorted(messages)],
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -67,7 +91,9 @@ def build_document(exchange: str = "doorstroom.events") -> dict:
                 "Events of the Digitaal Doorstroomdossier. Subscribe with your own durable queue bound "
                 f"to the routing keys you need on the topic exchange `{exchange}`. Every message is a "
                 "CloudEvents 1.0 envelope in JSON structured mode; deduplicate on `id` (delivery is "
-                "at least once). `dataversion` changes only for incompatible changes of `data`."),
+                "at least once). `dataversion` changes only for incompatible changes of `data`. Every event "
+                "is also kept in the archive stream (channel `archive`), so a subscriber can start from a "
+                "point in time in the past."),
         },
         "defaultContentType": "application/cloudevents+json",
         "servers": {"rabbitmq": {"host": "rabbitmq:5672", "protocol": "amqp", "protocolVersion": "0-9-1"}},

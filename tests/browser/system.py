@@ -97,7 +97,7 @@ class System:
         await self.api("POST", "/v1/invitations/accept", json={"token": token, "password": PASSWORD})
 
     async def first_admin(self) -> str:
-        from services.identity.staff import create_staff, invite
+        from services.identity.store.staff import create_staff, invite
 
         email = f"beheer-{self.tag}@doorstroom.example.nl"
         app = self.identity_app

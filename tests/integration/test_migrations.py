@@ -15,11 +15,12 @@ async def test_concurrent_replicas_apply_each_migration_once(unique):
         packages = [("shared", "shared.migrations"), ("notification", "services.notification.migrations")]
         results = await asyncio.gather(*(db.migrate(p, packages) for p in pools))
         applied = sorted(name for r in results for name in r)
-        assert applied == ["notification/001_deliveries.sql", "shared/001_outbox_inbox.sql"]
+        assert applied == ["notification/001_deliveries.sql", "notification/002_delivery_claims.sql",
+                           "shared/001_outbox_inbox.sql", "shared/002_outbox_parking.sql"]
         assert await db.migrate(pools[0], packages) == []
         async with pools[0].acquire() as conn:
             rows = await conn.fetch("SELECT scope, name FROM schema_migrations ORDER BY applied_at")
-            assert [r["scope"] for r in rows] == ["shared", "notification"]
+            assert [r["scope"] for r in rows] == ["shared", "shared", "notification", "notification"]
             assert await conn.fetchval("SELECT '{\"a\": 1}'::jsonb") == {"a": 1}, "JSON codec registered"
     finally:
         for p in pools:

@@ -51,7 +51,7 @@ async def test_smtp_4xx_is_retried_and_5xx_is_recorded_as_failed(unique):
                                 event_exchange=f"ex.{unique}"))
         async with serve(app):
             worker = app[WORKER]
-            worker.stop()  # drive the worker by hand in this test
+            worker.pause()  # drive the worker by hand in this test
             pool = app[DB]
             temp, perm, good = (f"tempfail-{unique}@example.nl", f"reject-{unique}@example.nl",
                                 f"goed-{unique}@example.nl")
@@ -93,8 +93,86 @@ async def test_smtp_server_down_is_a_temporary_failure(unique):
     app = make_app(settings(NotificationSettings, f"notif_down_{unique}", smtp_port=free_port(),
                             delivery_poll_seconds=60, event_exchange=f"ex.{unique}"))
     async with serve(app):
-        app[WORKER].stop()
+        app[WORKER].pause()
         await app[CONSUMER].process(_envelope(f"x-{unique}@example.nl"))
         assert await app[WORKER].run_once() == 1
         row = await _delivery(app[DB], f"x-{unique}@example.nl")
         assert row["status"] == "pending" and row["attempts"] == 1 and row["last_error"]
+
+
+async def test_every_kind_of_failure_ends_failed_with_its_kind_and_reason(unique):
+    """A mail that cannot be made fails at once; one whose sending keeps killing the process (its
+    claims keep running out) fails after as many claims as attempts; 5xx at once; all visible in
+    the stats (kinds only) and, for the platform administrator, in the listing (addresses masked)."""
+    from services.notification.deliveries import create_delivery
+    from tests.support.auth import token_issuer
+
+    async with SmtpSink() as sink, token_issuer() as issuer:
+        app = make_app(settings(NotificationSettings, f"notif_kinds_{unique}", smtp_port=sink.port,
+                                delivery_max_attempts=3, delivery_poll_seconds=60, auth_jwks_url=issuer.jwks_url,
+                                event_exchange=f"ex.{unique}"))
+        async with serve(app) as client:
+            worker = app[WORKER]
+            worker.pause()
+            pool = app[DB]
+            async with pool.acquire() as conn, conn.transaction():
+                # a header-unsafe address (a newline) and a template whose context lacks a field
+                await create_delivery(conn, event_id=uuid.uuid4(), template="verification",
+                                      recipient=f"bad\nBcc: x@evil.example-{unique}@example.nl", context={})
+                await create_delivery(conn, event_id=uuid.uuid4(), template="verification",
+                                      recipient=f"leeg-{unique}@example.nl", context={})
+                await create_delivery(conn, event_id=uuid.uuid4(), template="verification",
+                                      recipient=f"reject-{unique}@example.nl",
+                                      context=_envelope("x@example.nl").data)
+                await create_delivery(conn, event_id=uuid.uuid4(), template="verification",
+                                      recipient=f"crash-{unique}@example.nl",
+                                      context=_envelope("x@example.nl").data)
+                # as if three processes died while sending it: claimed three times, never recorded
+                await conn.execute("""UPDATE deliveries SET status = 'sending', attempts = 3,
+                                      lease_until = now() - interval '1 second', claim_token = gen_random_uuid()
+                                      WHERE recipient = $1""", f"crash-{unique}@example.nl")
+            while await worker.run_once():
+                pass
+            rows = {r["recipient"].split("-")[0]: r for r in await pool.fetch("SELECT * FROM deliveries")}
+            assert all(r["status"] == "failed" for r in rows.values()), rows
+            assert rows["bad\nbcc: x@evil.example"]["error_kind"] == "unbuildable"
+            assert rows["leeg"]["error_kind"] == "unbuildable" and "sjabloon" in rows["leeg"]["last_error"]
+            assert rows["reject"]["error_kind"] == "smtp_rejected" and rows["reject"]["attempts"] == 1
+            assert rows["crash"]["error_kind"] == "crashed" and "brak steeds af" in rows["crash"]["last_error"]
+            assert sink.messages == [], "nothing was sent, least of all with an injected header"
+
+            stats = await (await client.get("/v1/deliveries/stats")).json()
+            assert stats["counts"]["failed"] == 4
+            assert stats["failed_by_kind"] == {"unbuildable": 2, "smtp_rejected": 1, "crashed": 1}
+            assert "@" not in str(stats)
+
+            assert (await client.get("/v1/deliveries/failed")).status == 401
+            assert (await client.get("/v1/deliveries/failed", headers=issuer.headers("mentor"))).status == 403
+            r = await client.get("/v1/deliveries/failed", headers=issuer.headers("admin"))
+            items = (await r.json())["items"]
+            assert r.status == 200 and len(items) == 4
+            assert {i["recipient"] for i in items} >= {"l***@example.nl", "r***@example.nl", "c***@example.nl"}
+            assert all(i["error"] and i["error_kind_label"] for i in items)
+            r = await client.get("/v1/deliveries/failed?limit=0", headers=issuer.headers("admin"))
+            assert r.status == 422
+
+
+async def test_the_message_id_is_made_from_the_delivery_alone(unique):
+    async with SmtpSink() as sink:
+        app = make_app(settings(NotificationSettings, f"notif_mid_{unique}", smtp_port=sink.port,
+                                smtp_from="Doorstroom <noreply@school.example>", event_exchange=f"ex.{unique}"))
+        async with serve(app):
+            await app[CONSUMER].process(_envelope(f"mid-{unique}@example.nl"))
+            [mail] = await sink.wait_for(1)
+            row = await _delivery(app[DB], f"mid-{unique}@example.nl")
+            assert mail["Message-ID"] == f"<{row['id']}@school.example>"
+
+
+async def test_a_subject_with_control_characters_never_reaches_a_header(unique):
+    """A name with a newline that got into a mail's subject (older data, say) is flattened."""
+    from services.notification.smtp import SmtpPool
+    from services.notification.templates import Mail
+    pool = SmtpPool(NotificationSettings())
+    msg = pool.build("a@example.nl", Mail(subject="Deel A van Roos\r\nBcc: x@evil.example", body="x"), uuid.uuid4())
+    assert msg["Subject"] == "Deel A van Roos Bcc: x@evil.example"
+    assert "Bcc" not in msg.keys()

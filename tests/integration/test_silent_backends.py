@@ -53,3 +53,50 @@ async def test_the_backend_check_names_a_silent_broker(silent_port):
                                               stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(ok.communicate(), 90)
     assert ok.returncode == 0, err.decode()
+
+
+# --- the scripts leave a server that answers alone ---------------------------------------------
+
+
+async def _server_identities() -> tuple:
+    """When PostgreSQL started, and which process is the broker: a restart changes both."""
+    import asyncpg
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        started = await conn.fetchval("SELECT pg_postmaster_start_time()")
+    finally:
+        await conn.close()
+    beam = await asyncio.create_subprocess_exec("pgrep", "-f", "beam.smp", stdout=asyncio.subprocess.PIPE)
+    out, _ = await beam.communicate()
+    return started, out.decode().split()
+
+
+async def _bootstrap_check(**extra_env) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CI"}  # a developer's machine, not CI
+    env.update(extra_env)
+    proc = await asyncio.create_subprocess_exec(
+        "bash", "-c", "source scripts/lib/bootstrap.sh && ensure_backends_answer", cwd=ROOT, env=env,
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), 180)
+    return proc.returncode, err.decode()
+
+
+async def test_a_busy_postgresql_is_reported_never_restarted():
+    before = await _server_identities()
+    check = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "scripts/lib/check_backends.py"), "postgres", stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "CHECK_PG_FREE_CONNECTIONS": "1000000"})
+    _, err = await asyncio.wait_for(check.communicate(), 60)
+    assert check.returncode == 2 and "max_connections" in err.decode() and "free connections" in err.decode()
+
+    code, log = await _bootstrap_check(CHECK_PG_FREE_CONNECTIONS="1000000")
+    assert code != 0 and "max_connections" in log and "restarting" not in log
+    assert await _server_identities() == before, "the working server was left alone"
+
+
+async def test_a_broker_that_does_not_answer_is_not_restarted_outside_ci(silent_port):
+    before = await _server_identities()
+    code, log = await _bootstrap_check(CHECK_AMQP_URL=f"amqp://guest:guest@127.0.0.1:{silent_port}/",
+                                       CHECK_LIMIT_SECONDS="1")
+    assert code != 0 and "not restarted outside CI" in log and "restarting" not in log
+    assert await _server_identities() == before

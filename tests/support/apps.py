@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def settings(cls, db: str, **overrides):
     """Settings for an in-process service: the run's vhost, a database of its own, fast polling."""
     values = dict(database_url=env.database_url(db), amqp_url=env.AMQP_URL, event_exchange=env.EXCHANGE,
-                  queue_type="classic",
+                  queue_type="classic", event_archive=False,
                   outbox_poll_seconds=0.2,
                   retry_delays_ms=(200, 400), db_pool_min=1,
                   # DOORSTROOM_TEST_DB_POOL_MAX=1 runs the suite with one connection per service: any

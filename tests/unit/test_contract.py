@@ -17,7 +17,7 @@ def test_committed_contract_matches_the_code():
 def test_every_event_type_is_in_the_contract_with_its_payload_schema():
     doc = json.loads(asyncapi.render())
     assert doc["asyncapi"].startswith("3.")
-    addresses = {c["address"] for c in doc["channels"].values()}
+    addresses = {c["address"] for k, c in doc["channels"].items() if k != "archive"}
     names = {e.name for e in all_event_types()}
     assert names and addresses == names
     for et in all_event_types():
@@ -38,3 +38,12 @@ def test_envelope_round_trip_uses_cloudevents_names():
     dumped = json.loads(env.model_dump_json())
     assert {"specversion", "id", "source", "type", "time", "subject", "data", "dataversion"} <= set(dumped)
     assert Envelope.model_validate_json(env.model_dump_json()) == env
+
+
+def test_the_archive_channel_carries_every_event_type():
+    doc = json.loads(asyncapi.render())
+    archive = doc["channels"]["archive"]
+    assert archive["address"] == "doorstroom.events.archive"
+    assert archive["bindings"]["amqp"]["is"] == "queue"
+    assert set(archive["messages"]) == {e.name.replace(".", "_") for e in all_event_types()}
+    assert "x-stream-offset" in archive["description"]

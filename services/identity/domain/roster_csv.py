@@ -9,6 +9,10 @@ Pure: bytes in, a `RosterParseResult` out; no I/O.
 - Every bad row and every bad field is reported, each as a `RosterError` with the
   line number in the file, the Dutch column name (or `FILE` / `LINE` for errors
   about the whole file or the whole line) and a Dutch sentence.
+- No cell may hold a control character (a line break inside quotes, a tab, a NUL):
+  names end up in mail headers and NUL cannot be stored. Around a value they are
+  trimmed like spaces; inside it they are an error of that field. A NUL in the
+  first line means the file is no text at all (a spreadsheet, UTF-16).
 
 All or nothing: when `result.errors` is non-empty the caller must import nothing,
 not even the rows that did parse, and show the errors so the school can fix the file.
@@ -23,6 +27,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Iterator
+
+from shared.text import single_line_problem
 
 from .bsn import BsnError, normalize_bsn
 
@@ -120,9 +126,12 @@ def _header_key(name: str) -> str:
     return re.sub(r"[\s\-_.]", "", name).lower()
 
 
+def _first_line(text: str) -> str:
+    return next((ln for ln in text.splitlines() if ln.strip()), "")
+
+
 def _detect_delimiter(text: str) -> str:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    return max(DELIMITERS, key=first.count)  # ties go to ";" (the Dutch Excel default)
+    return max(DELIMITERS, key=_first_line(text).count)  # ties go to ";" (the Dutch Excel default)
 
 
 def _map_header(header: list[str], line: int) -> dict[str, int] | list[RosterError]:
@@ -268,6 +277,9 @@ def _parse_row(
     errors: list[RosterError] = []
     for key, parse in _PARSERS.items():
         raw = cells[index[key]] if key in index else ""
+        if (problem := single_line_problem(raw)) is not None:
+            errors.append(RosterError(line, _LABEL[key], problem))
+            continue
         try:
             values[key] = parse(raw)
         except _FieldError as exc:
@@ -349,7 +361,7 @@ def parse_roster(data: bytes, *, max_rows: int = DEFAULT_MAX_ROWS) -> RosterPars
         result.errors.append(decoded)
         return result
     text, result.encoding = decoded
-    if "\x00" in text:
+    if "\x00" in _first_line(text):
         result.errors.append(RosterError(1, FILE, "Dit is geen CSV-bestand. Sla het bestand in "
                                          "Excel op als CSV (gescheiden door puntkomma's)."))
         return result
@@ -369,3 +381,17 @@ def parse_roster(data: bytes, *, max_rows: int = DEFAULT_MAX_ROWS) -> RosterPars
                                          "worden: controleer de aanhalingstekens (\")."))
     result.errors.sort(key=lambda e: e.line)
     return result
+
+
+def file_errors(rows: list[RosterRow]) -> list[RosterError]:
+    """Checks over rows that the parser does not do: the same BSN twice."""
+    seen: dict[str, int] = {}
+    errors = []
+    for row in rows:
+        if row.bsn is None:
+            continue
+        if row.bsn in seen:
+            errors.append(RosterError(row.line, "BSN", f"Dit BSN staat ook op regel {seen[row.bsn]}."))
+        else:
+            seen[row.bsn] = row.line
+    return errors

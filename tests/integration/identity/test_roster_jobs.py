@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 
 from services.identity.context import VAULT
-from services.identity.roster_imports import ROSTER_WORKER
+from services.identity.roster_import_worker import ROSTER_WORKER
 from shared.app import DB
 from tests.integration.identity.conftest import CSV_HEADER, World, world
 
@@ -140,7 +140,7 @@ async def test_an_import_resumes_after_the_service_stopped_half_way(unique, how)
             assert status == 202
             await until(w, job["import_id"], lambda j: j["rows_done"] == 2)  # the first chunk is committed
             # the service is told to stop while the second chunk waits for the lock
-            stopping = asyncio.create_task(worker.stop())
+            stopping = asyncio.create_task(worker.stop_and_wait())
             async with asyncio.timeout(10):
                 while not worker.stopping:
                     await asyncio.sleep(0.01)

@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from services.identity.domain.roster_csv import FILE, LINE, RosterError, parse_roster
+from shared.text import SINGLE_LINE_MESSAGE
 
 HEADER = "Leerlingnummer;Roepnaam;Voornamen;Tussenvoegsel;Achternaam;Geboortedatum;Klas;Leerjaar;E-mail;BSN;Mentor"
 
@@ -119,9 +120,10 @@ def test_empty_lines_and_trailing_delimiters_are_skipped():
 
 
 def test_line_numbers_follow_multiline_quoted_fields():
+    # the line break inside quotes is itself an error of its field (see "control characters" below)
     data = csv_bytes('1;A;;;"B\nC";01-01-2010;4A;4;;;', "2;C;;;D;32-01-2010;4A;4;;;")
     result = parse_roster(data)
-    assert only_error(result).line == 4
+    assert [(e.line, e.field) for e in result.errors] == [(2, "Achternaam"), (4, "Geboortedatum")]
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -259,3 +261,38 @@ def test_tab_separated_file():
     assert result.errors == []
     assert result.delimiter == "\t"
     assert result.rows[0].mentor_emails == ("a@s.nl", "b@s.nl")
+
+
+# --- control characters ----------------------------------------------------------------------
+
+
+def test_a_line_break_inside_a_quoted_name_is_a_row_error():
+    # a roster name with a newline ended up in a mail's Subject header
+    data = csv_bytes('1;"Jan\nBcc: iedereen@example.nl";;;Bakker;01-01-2010;4A;4;;;', "2;Kim;;;Klaas;01-01-2010;4A;4;;;")
+    result = parse_roster(data)
+    error = only_error(result)
+    assert (error.line, error.field, error.reason) == (2, "Roepnaam", SINGLE_LINE_MESSAGE)
+    assert [r.line for r in result.rows] == [4]  # the quoted line break made the first record two lines
+
+
+@pytest.mark.parametrize("char", ["\t", "\x00", "\x0b", "\x1b", "\x7f"])
+def test_a_control_character_in_any_cell_is_a_row_error_and_every_bad_row_is_listed(char):
+    data = csv_bytes(f'1;A;;;"B{char}x";01-01-2010;4A;4;;;',
+                     f'2;C;"C{char}D";;D;01-01-2010;"4{char}B";4;;;',
+                     f'3;E;;;F;01-01-2010;4A;4;"e{char}f@example.nl";;"m{char}@example.nl"',
+                     "4;G;;;H;01-01-2010;4A;4;;;")
+    result = parse_roster(data)
+    assert [(e.line, e.field, e.reason) for e in result.errors] == [
+        (2, "Achternaam", SINGLE_LINE_MESSAGE), (3, "Voornamen", SINGLE_LINE_MESSAGE), (3, "Klas", SINGLE_LINE_MESSAGE),
+        (4, "E-mail", SINGLE_LINE_MESSAGE), (4, "Mentor", SINGLE_LINE_MESSAGE)]
+    assert not result.ok and [r.line for r in result.rows] == [5]
+
+
+def test_line_breaks_around_a_value_are_trimmed_like_spaces():
+    result = parse_roster(csv_bytes('1;" Jan\n";;;Bakker;01-01-2010;4A;4;;;'))
+    assert result.errors == [] and result.rows[0].roepnaam == "Jan"
+
+
+def test_a_nul_in_the_header_line_is_still_no_csv_file():
+    error = only_error(parse_roster(b"PK\x03\x04\x14\x00\x06\x00binary;spreadsheet\r\n1;A;;;B;01-01-2010;4A;4;;;\r\n"))
+    assert (error.line, error.field) == (1, FILE) and "geen CSV-bestand" in error.reason

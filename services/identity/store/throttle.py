@@ -4,29 +4,16 @@ Per key (an account, an IP address, a student redeeming codes), failures are cou
 window. From ``soft`` failures on, each next try must wait a growing delay after the last failure
 (1 s, 2 s, 4 s, ... up to ``max_delay``); at ``hard`` failures the key is blocked for ``block``.
 The caller answers a refused try exactly as a wrong one, so the throttle reveals nothing.
-Keys are keyed hashes: no address or e-mail address is stored.
+Keys are keyed hashes: no address or e-mail address is stored. (The delays and the block are
+``domain.throttle.Limits``.)
 """
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from datetime import timedelta
 
 import asyncpg
 
-
-@dataclass(frozen=True)
-class Limits:
-    soft: int
-    hard: int
-    window: timedelta
-    block: timedelta
-    max_delay: float
-
-    def delay(self, failures: int) -> float:
-        if failures < self.soft:
-            return 0.0
-        return min(self.max_delay, 2.0 ** (failures - self.soft))
+from services.identity.domain.throttle import Limits
 
 
 async def allowed(conn: asyncpg.Connection, checks: list[tuple[str, bytes, Limits]]) -> bool:

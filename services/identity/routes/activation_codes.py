@@ -26,21 +26,24 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.identity import throttle
 from services.identity.access import CODE_ISSUERS, caller
-from services.identity.context import VAULT, api, settings_of
+from services.identity.context import VAULT, api, settings_of, single_line_param
 from services.identity.domain.activation_codes import (CodeFormatError, CodeStatus, code_status, default_expiry,
                                                        hash_code, new_code, normalize_code)
 from services.identity.domain.names import full_name, sort_name
-from services.identity.roster import STUDENT_QUERY, StudentOut, student_event, student_out
-from services.identity.sessions import fresh_access_token
+from services.identity.domain.throttle import Limits
+from services.identity.routes.sessions import fresh_access_token
+from services.identity.schemas import StudentOut, single_line
 from services.identity.settings import IdentitySettings
+from services.identity.store import throttle
+from services.identity.store.students import STUDENT_QUERY, student_event, student_out
 from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
 from shared.auth import require
 from shared.events.identity_events import (ActivationCodeIssued, ActivationCodeRedeemed, ActivationLetter,
                                            ActivationLettersRequested)
 from shared.problems import Problem
+from shared.text import SingleLine
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 WRONG_CODE = "Deze activatiecode klopt niet. Controleer de code, of vraag je mentor of decaan om een nieuwe."
@@ -54,8 +57,8 @@ class IssueIn(BaseModel):
     school_year: int | None = Field(None, ge=1, le=8, description="een heel leerjaar")
     class_id: uuid.UUID | None = Field(None, description="één klas")
     student_id: uuid.UUID | None = Field(None, description="één leerling")
-    idempotency_key: str | None = Field(None, min_length=1, max_length=200,
-                                        description="of de header Idempotency-Key: zelfde sleutel, zelfde batch")
+    idempotency_key: single_line(min_length=1, max_length=200) | None = Field(
+        None, description="of de header Idempotency-Key: zelfde sleutel, zelfde batch")
 
     @model_validator(mode="after")
     def _one_scope(self) -> "IssueIn":
@@ -124,7 +127,8 @@ def _skip_reason(r: asyncpg.Record, status: CodeStatus, body: IssueIn) -> str | 
 async def issue_codes(request: web.Request) -> web.Response:
     await require(request, *CODE_ISSUERS)
     body = await read_body(request, IssueIn)
-    key = request.headers.get("Idempotency-Key", "").strip()[:200] or body.idempotency_key
+    key = single_line_param(request.headers.get("Idempotency-Key", "").strip(), "Idempotency-Key")[:200] \
+        or body.idempotency_key
     settings, outbox = settings_of(request), request.app[OUTBOX]
     fingerprint = _fingerprint(body)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
@@ -204,7 +208,7 @@ async def issue_codes(request: web.Request) -> web.Response:
 
 class RedeemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(max_length=40, description="de activatiecode, bijv. 7KQM-X2RD-HP")
+    code: SingleLine = Field(max_length=40, description="de activatiecode, bijv. 7KQM-X2RD-HP")
 
 
 class RedeemOut(BaseModel):
@@ -213,10 +217,10 @@ class RedeemOut(BaseModel):
     access_token: str = Field(description="a fresh access token that names the linked student record")
 
 
-def redeem_limits(settings: IdentitySettings) -> throttle.Limits:
-    return throttle.Limits(settings.redeem_soft_limit, settings.redeem_hard_limit,
-                           timedelta(minutes=settings.throttle_window_minutes),
-                           timedelta(minutes=settings.throttle_block_minutes), settings.throttle_max_delay_seconds)
+def redeem_limits(settings: IdentitySettings) -> Limits:
+    return Limits(settings.redeem_soft_limit, settings.redeem_hard_limit,
+                  timedelta(minutes=settings.throttle_window_minutes),
+                  timedelta(minutes=settings.throttle_block_minutes), settings.throttle_max_delay_seconds)
 
 
 @api.route("POST", "/v1/activation-codes/redeem", summary="Activatiecode inwisselen (leerling, stap 6): koppelt het "

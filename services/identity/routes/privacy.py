@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.identity.context import VAULT, api
 from services.identity.domain.activation_codes import code_status
-from services.identity.sessions import Ref
+from services.identity.schemas import Ref
 from services.identity.vault import Vault
 from shared.api import json_response
 from shared.app import DB

@@ -8,15 +8,17 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.identity import throttle
-from services.identity.context import HASHER, VAULT, Detail, api, settings_of
+from services.identity.context import HASHER, VAULT, api, settings_of
 from services.identity.domain.passwords import check_password
-from services.identity.sessions import NOT_LOGGED_IN, login_limits
+from services.identity.routes.sessions import NOT_LOGGED_IN, login_limits
+from services.identity.schemas import Detail
+from services.identity.store import throttle
 from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
 from shared.auth import Principal, require
 from shared.events.identity_events import PasswordChanged
 from shared.problems import Problem
+from shared.text import SingleLine
 
 WRONG_CURRENT = "Je huidige wachtwoord klopt niet."
 TOO_MANY = "Te vaak een verkeerd wachtwoord. Probeer het over een tijdje opnieuw."
@@ -24,8 +26,8 @@ TOO_MANY = "Te vaak een verkeerd wachtwoord. Probeer het over een tijdje opnieuw
 
 class PasswordChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    current_password: str = Field(max_length=4096)
-    new_password: str = Field(max_length=4096)
+    current_password: SingleLine = Field(max_length=4096)
+    new_password: SingleLine = Field(max_length=4096)
 
 
 def _invalid(field: str, *messages: str) -> Problem:

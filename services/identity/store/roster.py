@@ -1,6 +1,6 @@
-"""The roster: what a school admin's CSV does to classes, mentors and students (the upload and
-its job: roster_imports.py); staff read and search the students they may see, with the state of
-each student's activation code.
+"""The roster: what a school admin's CSV does to classes, mentors and students (the upload:
+``routes/roster_imports.py``; its job: ``roster_import_worker.py``; staff read and search the
+students they may see, with the state of each student's activation code: ``routes/students.py``).
 
 Import rules:
 - all or nothing at the door: a file with any error imports nothing and lists every error (line,
@@ -19,34 +19,20 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Mapping
 
 import asyncpg
-from aiohttp import web
-from pydantic import BaseModel, Field
 
-from services.identity.access import ROSTER_READERS, Caller, caller
-from services.identity.context import SearchIn, api, path_uuid, word_conditions
-from services.identity.domain.activation_codes import code_status
-from services.identity.domain.names import full_name, sort_name
 from services.identity.domain.roster_csv import RosterError, RosterRow
-from services.identity.staff import publish_class_mentors
+from services.identity.schemas import NewMentor
+from services.identity.store.classes import publish_class_mentors
+from services.identity.store.students import student_event
 from services.identity.vault import Vault
-from shared.api import json_response, read_body
-from shared.app import DB
-from shared.auth import require
-from shared.events.identity_events import StaffChanged, StudentChanged
+from shared.events.identity_events import StaffChanged
 from shared.outbox import Outbox
 from shared.problems import Problem
 
 ROSTER_LOCK = 7_316_102  # per school, for the length of a transaction
-NO_STUDENT = "Deze leerling bestaat niet."
-
-
-class NewMentor(BaseModel):
-    staff_id: uuid.UUID
-    email: str
 
 
 def roster_problem(errors: list[RosterError]) -> Problem:
@@ -196,163 +182,3 @@ async def upsert_students(conn: asyncpg.Connection, outbox: Outbox, school_id: u
         await outbox.add_many(conn, [(student_event(s, class_name[s["class_id"]]), str(s["id"])) for s in changed])
     created = sum(1 for s in changed if s["inserted"])
     return created, len(changed) - created
-
-
-def student_event(s: asyncpg.Record, class_name: str) -> StudentChanged:
-    return StudentChanged(
-        student_id=s["id"], school_id=s["school_id"], student_number=s["student_number"], roepnaam=s["roepnaam"],
-        voornamen=s["voornamen"], tussenvoegsel=s["tussenvoegsel"], achternaam=s["achternaam"],
-        date_of_birth=s["date_of_birth"], class_id=s["class_id"], class_name=class_name,
-        school_year=s["school_year"], email=s["email"], account_id=s["account_id"], active=s["active"])
-
-
-# --- reading students ---------------------------------------------------------------------------
-
-
-class Activation(BaseModel):
-    status: str = Field(description="none | issued | expired | redeemed")
-    label: str = Field(description="geen code | verstrekt | verlopen | ingewisseld")
-    channel: str | None = Field(None, description="email | letter")
-    issued_at: datetime | None = None
-    expires_on: date | None = None
-    redeemed_at: datetime | None = None
-
-
-class StudentOut(BaseModel):
-    student_id: uuid.UUID
-    student_number: str
-    name: str
-    sort_name: str
-    roepnaam: str
-    voornamen: str
-    tussenvoegsel: str
-    achternaam: str
-    date_of_birth: date
-    class_id: uuid.UUID
-    class_name: str
-    school_year: int
-    email: str | None
-    has_bsn: bool
-    account_linked: bool
-    activation: Activation
-
-
-class StudentList(BaseModel):
-    students: list[StudentOut]
-    total: int
-
-
-STUDENT_QUERY = """
-    SELECT s.*, c.name AS class_name, ac.channel, ac.issued_at, ac.expires_on, ac.redeemed_at
-    FROM students s JOIN classes c ON c.id = s.class_id
-    LEFT JOIN activation_codes ac ON ac.student_id = s.id AND ac.invalidated_at IS NULL
-"""
-
-
-def student_out(r: asyncpg.Record, now: datetime) -> StudentOut:
-    status = code_status(r["issued_at"], r["expires_on"], r["redeemed_at"], now)
-    return StudentOut(
-        student_id=r["id"], student_number=r["student_number"],
-        name=full_name(r["roepnaam"], r["tussenvoegsel"], r["achternaam"]),
-        sort_name=sort_name(r["roepnaam"], r["tussenvoegsel"], r["achternaam"]), roepnaam=r["roepnaam"],
-        voornamen=r["voornamen"], tussenvoegsel=r["tussenvoegsel"], achternaam=r["achternaam"],
-        date_of_birth=r["date_of_birth"], class_id=r["class_id"], class_name=r["class_name"],
-        school_year=r["school_year"], email=r["email"], has_bsn=r["bsn_hmac"] is not None,
-        account_linked=r["account_id"] is not None,
-        activation=Activation(status=status.value, label=status.label, channel=r["channel"], issued_at=r["issued_at"],
-                              expires_on=r["expires_on"], redeemed_at=r["redeemed_at"]))
-
-
-async def visible_student(conn: asyncpg.Connection, who: Caller, student_id: uuid.UUID) -> asyncpg.Record:
-    cond, value = who.student_condition("s", 2)
-    row = await conn.fetchrow(STUDENT_QUERY + f" WHERE s.id = $1 AND {cond}", student_id, value)
-    if row is None:
-        raise Problem(404, NO_STUDENT)
-    return row
-
-
-class StudentSearchIn(SearchIn):
-    class_id: uuid.UUID | None = None
-    school_year: int | None = Field(None, ge=1, le=8, strict=True, description="leerjaar")
-
-
-class StudentPage(BaseModel):
-    total: int
-    page: int
-    page_size: int
-    students: list[StudentOut]
-
-
-STUDENT_ORDER = " ORDER BY c.name, s.achternaam, s.roepnaam, s.id"
-STUDENT_TEXT = "concat_ws(' ', s.roepnaam, s.voornamen, s.tussenvoegsel, s.achternaam, s.student_number, c.name)"
-
-
-@api.route("GET", "/v1/students", summary="Leerlingen met de stand van hun activatiecode (mentor: eigen klassen; "
-           "decaan, schoolbeheerder: school). Filters: class_id, school_year, activation; zoeken op naam en "
-           "pagina's: POST /v1/students/search", response=StudentList, tags=("leerlingen",), auth=True)
-async def list_students(request: web.Request) -> web.Response:
-    query = request.query
-    async with request.app[DB].acquire(timeout=10) as conn:
-        who = await caller(request, conn, *ROSTER_READERS)
-        if "q" in query:  # as the dossier service's lists answer it
-            raise Problem(422, "Zoeken op naam gaat met POST /v1/students/search, met de zoekterm in de body: "
-                          "een naam hoort niet in een URL.", code="invalid-input",
-                          errors=[{"field": "q", "message": "Stuur de zoekterm in de body van POST /v1/students/search."}])
-        cond, value = who.student_condition("s", 1)
-        where, args = [cond, "s.active"], [value]
-        try:
-            if query.get("class_id"):
-                args.append(uuid.UUID(query["class_id"]))
-                where.append(f"s.class_id = ${len(args)}")
-            if query.get("school_year"):
-                args.append(int(query["school_year"]))
-                where.append(f"s.school_year = ${len(args)}")
-        except ValueError:
-            raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                          errors=[{"field": "class_id/school_year", "message": "Deze waarde is ongeldig."}]) from None
-        rows = await conn.fetch(STUDENT_QUERY + " WHERE " + " AND ".join(where) + STUDENT_ORDER, *args)
-    now = datetime.now(UTC)
-    students = [student_out(r, now) for r in rows]
-    wanted = query.get("activation")
-    if wanted:
-        students = [s for s in students if s.activation.status == wanted]
-    return json_response(StudentList(students=students, total=len(students)))
-
-
-@api.route("POST", "/v1/students/search", summary="Leerlingen zoeken (q: elk woord moet voorkomen in naam, "
-           "leerlingnummer of klas) en filteren op klas en leerjaar, per pagina; wie wat ziet als bij GET /v1/students",
-           body=StudentSearchIn, response=StudentPage, tags=("leerlingen",), auth=True)
-async def search_students(request: web.Request) -> web.Response:
-    await require(request, *ROSTER_READERS)  # who may ask is checked before what is asked
-    body = await read_body(request, StudentSearchIn)
-    async with request.app[DB].acquire(timeout=10) as conn:
-        who = await caller(request, conn, *ROSTER_READERS)
-        cond, value = who.student_condition("s", 1)
-        where, args = [cond, "s.active"], [value]
-        if body.class_id is not None:
-            args.append(body.class_id)
-            where.append(f"s.class_id = ${len(args)}")
-        if body.school_year is not None:
-            args.append(body.school_year)
-            where.append(f"s.school_year = ${len(args)}")
-        where += word_conditions(STUDENT_TEXT, body.q, args)
-        sql = " WHERE " + " AND ".join(where)
-        async with conn.transaction(readonly=True, isolation="repeatable_read"):  # the count and the page agree
-            total = await conn.fetchval("SELECT count(*) FROM students s JOIN classes c ON c.id = s.class_id" + sql,
-                                        *args)
-            rows = await conn.fetch(STUDENT_QUERY + sql + STUDENT_ORDER
-                                    + f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
-                                    *args, body.page_size, body.offset)
-    now = datetime.now(UTC)
-    return json_response(StudentPage(total=total, page=body.page, page_size=body.page_size,
-                                     students=[student_out(r, now) for r in rows]))
-
-
-@api.route("GET", "/v1/students/{student_id}", summary="Eén leerling", response=StudentOut, tags=("leerlingen",),
-           auth=True)
-async def get_student(request: web.Request) -> web.Response:
-    student_id = path_uuid(request, "student_id", NO_STUDENT)
-    async with request.app[DB].acquire(timeout=10) as conn:
-        who = await caller(request, conn, *ROSTER_READERS)
-        row = await visible_student(conn, who, student_id)
-    return json_response(student_out(row, datetime.now(UTC)))

@@ -13,41 +13,43 @@ from datetime import timedelta
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.identity.context import (HASHER, VAULT, Detail, api, issue_email_token, mail_allowed,
-                                       normalize_email, settings_of)
+from services.identity.context import HASHER, VAULT, api, settings_of
 from services.identity.domain.bsn import BsnError, normalize_bsn
+from services.identity.domain.emails import normalize_email
 from services.identity.domain.passwords import check_password
-from services.identity.domain.tokens import hash_token
+from services.identity.schemas import Detail, SingleLineEmail
+from services.identity.store.email_links import LINK_GONE, consume_link, issue_email_token, open_link
+from services.identity.store.mail_guard import mail_allowed
 from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
 from shared.events.identity_events import (AccountExistsNotice, PasswordChanged, PasswordResetRequested,
                                            VerificationRequested)
 from shared.problems import Problem
+from shared.text import SingleLine
 
 REGISTERED = ("Bijna klaar! We hebben een e-mail gestuurd naar het adres dat je opgaf. "
               "Klik op de link in die e-mail om verder te gaan.")
 RESET_REQUESTED = ("Als er een account bij dit e-mailadres hoort, ontvang je binnen enkele minuten een e-mail "
                    "met een link om een nieuw wachtwoord te kiezen.")
-LINK_GONE = "Deze link werkt niet meer: hij is al gebruikt of verlopen. Vraag een nieuwe aan."
 
 
 class RegistrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bsn: str = Field(max_length=32, description="burgerservicenummer (9 cijfers)")
-    email: EmailStr = Field(max_length=254)
+    bsn: SingleLine = Field(max_length=32, description="burgerservicenummer (9 cijfers)")
+    email: SingleLineEmail = Field(max_length=254)
 
 
 class PasswordLinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=200, description="the token from the link in the mail")
-    password: str = Field(max_length=4096)
+    token: SingleLine = Field(min_length=1, max_length=200, description="the token from the link in the mail")
+    password: SingleLine = Field(max_length=4096)
 
 
 class ResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: EmailStr = Field(max_length=254)
+    email: SingleLineEmail = Field(max_length=254)
 
 
 def _invalid(field: str, *messages: str) -> Problem:
@@ -85,28 +87,11 @@ async def register(request: web.Request) -> web.Response:
     return json_response(Detail(detail=REGISTERED), status=202)
 
 
-async def _open_link(conn: asyncpg.Connection, token: str, purpose: str) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        """SELECT * FROM email_tokens WHERE token_hash = $1 AND purpose = $2
-           AND used_at IS NULL AND expires_at > now()""", hash_token(token), purpose)
-    if row is None:
-        raise Problem(410, LINK_GONE, code="link-expired")
-    return row
-
-
 async def _new_password_hash(request: web.Request, password: str, email: str) -> str:
     problems = check_password(password, email=email)
     if problems:
         raise _invalid("password", *problems)
     return await request.app[HASHER].hash(password)
-
-
-async def _consume(conn: asyncpg.Connection, token_id: uuid.UUID) -> None:
-    used = await conn.fetchval(
-        """UPDATE email_tokens SET used_at = now() WHERE id = $1 AND used_at IS NULL AND expires_at > now()
-           RETURNING true""", token_id)
-    if not used:  # a second click that was quicker
-        raise Problem(410, LINK_GONE, code="link-expired")
 
 
 @api.route("POST", "/v1/registrations/confirm", summary="Link uit de verificatiemail volgen: e-mailadres "
@@ -115,11 +100,11 @@ async def _consume(conn: asyncpg.Connection, token_id: uuid.UUID) -> None:
 async def confirm_registration(request: web.Request) -> web.Response:
     body = await read_body(request, PasswordLinkIn)
     async with request.app[DB].acquire(timeout=10) as conn:
-        link = await _open_link(conn, body.token, "verification")
+        link = await open_link(conn, body.token, "verification")
     password_hash = await _new_password_hash(request, body.password, link["email"])
     try:
         async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-            await _consume(conn, link["id"])
+            await consume_link(conn, link["id"])
             await conn.execute(
                 """INSERT INTO accounts (id, email, kind, password_hash, email_verified_at, bsn_ciphertext, bsn_hmac,
                                          password_changed_at)
@@ -156,10 +141,10 @@ async def request_reset(request: web.Request) -> web.Response:
 
 async def _set_password_by_link(request: web.Request, body: PasswordLinkIn, purpose: str) -> None:
     async with request.app[DB].acquire(timeout=10) as conn:
-        link = await _open_link(conn, body.token, purpose)
+        link = await open_link(conn, body.token, purpose)
     password_hash = await _new_password_hash(request, body.password, link["email"])
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        await _consume(conn, link["id"])
+        await consume_link(conn, link["id"])
         account = await conn.fetchrow(
             """UPDATE accounts SET password_hash = $2, password_changed_at = now(),
                       email_verified_at = coalesce(email_verified_at, now())

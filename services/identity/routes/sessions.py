@@ -9,15 +9,18 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.identity import throttle
-from services.identity.context import HASHER, KEYRING, VAULT, api, client_ip, normalize_email, settings_of
-from services.identity.domain.names import full_name
+from services.identity.context import HASHER, KEYRING, VAULT, api, client_ip, settings_of
+from services.identity.domain.emails import normalize_email
+from services.identity.domain.throttle import Limits
 from services.identity.domain.tokens import hash_token, new_token
 from services.identity.settings import IdentitySettings
+from services.identity.store import throttle
+from services.identity.store.principals import principal_for
 from shared.api import json_response, read_body
 from shared.app import DB
-from shared.auth import ROLE_LABELS, Principal, require
+from shared.auth import Principal, require
 from shared.problems import Problem
+from shared.text import SingleLine
 
 LOGIN_FAILED = "Het e-mailadres of het wachtwoord klopt niet."
 NOT_LOGGED_IN = "Je bent niet (meer) ingelogd. Log opnieuw in."
@@ -25,13 +28,13 @@ NOT_LOGGED_IN = "Je bent niet (meer) ingelogd. Log opnieuw in."
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=4096)
+    email: SingleLine = Field(max_length=254)
+    password: SingleLine = Field(max_length=4096)
 
 
 class RefreshIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: SingleLine = Field(min_length=1, max_length=200)
 
 
 class TokenOut(BaseModel):
@@ -42,38 +45,13 @@ class TokenOut(BaseModel):
     role: str
 
 
-def login_limits(settings: IdentitySettings) -> tuple[throttle.Limits, throttle.Limits]:
+def login_limits(settings: IdentitySettings) -> tuple[Limits, Limits]:
     window, block = (timedelta(minutes=settings.throttle_window_minutes),
                      timedelta(minutes=settings.throttle_block_minutes))
-    return (throttle.Limits(settings.login_account_soft_limit, settings.login_account_hard_limit, window, block,
-                            settings.throttle_max_delay_seconds),
-            throttle.Limits(settings.login_ip_soft_limit, settings.login_ip_hard_limit, window, block,
-                            settings.throttle_max_delay_seconds))
-
-
-async def principal_for(conn: asyncpg.Connection, account_id: uuid.UUID, session_id: uuid.UUID) -> Principal | None:
-    """What the token says about an account now: role, school, staff or student record, classes."""
-    account = await conn.fetchrow("SELECT kind, active FROM accounts WHERE id = $1", account_id)
-    if account is None or not account["active"]:
-        return None
-    if account["kind"] == "student":
-        s = await conn.fetchrow("SELECT id, school_id, roepnaam, tussenvoegsel, achternaam FROM students "
-                                "WHERE account_id = $1", account_id)
-        return Principal(account_id=account_id, role="student", session_id=str(session_id),
-                         school_id=s["school_id"] if s else None, student_id=s["id"] if s else None,
-                         name=full_name(s["roepnaam"], s["tussenvoegsel"], s["achternaam"]) if s else None)
-    staff = await conn.fetchrow("SELECT id, role, school_id, name FROM staff WHERE account_id = $1 AND active",
-                                account_id)
-    if staff is None:
-        return None
-    class_ids = None
-    if staff["role"] == "mentor":
-        class_ids = tuple(r["class_id"] for r in await conn.fetch(
-            "SELECT class_id FROM class_mentors WHERE staff_id = $1 ORDER BY class_id", staff["id"]))
-    mbo = staff["role"] == "mbo_staff"
-    return Principal(account_id=account_id, role=staff["role"], session_id=str(session_id), name=staff["name"],
-                     staff_id=staff["id"], school_id=None if mbo else staff["school_id"],
-                     institution_id=staff["school_id"] if mbo else None, class_ids=class_ids)
+    return (Limits(settings.login_account_soft_limit, settings.login_account_hard_limit, window, block,
+                   settings.throttle_max_delay_seconds),
+            Limits(settings.login_ip_soft_limit, settings.login_ip_hard_limit, window, block,
+                   settings.throttle_max_delay_seconds))
 
 
 async def _tokens(request: web.Request, conn: asyncpg.Connection, principal: Principal,
@@ -174,73 +152,3 @@ async def logout(request: web.Request) -> web.Response:
         await conn.execute("UPDATE sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL",
                            uuid.UUID(principal.session_id))
     return web.Response(status=204)
-
-
-class Ref(BaseModel):
-    id: uuid.UUID
-    name: str
-
-
-class StudentLink(BaseModel):
-    student_id: uuid.UUID
-    student_number: str
-    name: str
-    school_id: uuid.UUID
-    school_name: str
-    class_id: uuid.UUID
-    class_name: str
-    school_year: int
-
-
-class MeOut(BaseModel):
-    account_id: uuid.UUID
-    email: str
-    role: str
-    role_label: str
-    name: str | None
-    staff_id: uuid.UUID | None = None
-    school: Ref | None = None
-    institution: Ref | None = None
-    classes: list[Ref] = []
-    student: StudentLink | None = Field(None, description="the roster record, once an activation code is redeemed")
-
-
-@api.route("GET", "/v1/me", summary="Wie ben ik: rol, school, klassen of gekoppelde leerling", response=MeOut,
-           tags=("inloggen",), auth=True)
-async def me(request: web.Request) -> web.Response:
-    p = await require(request)
-    async with request.app[DB].acquire(timeout=10) as conn:
-        now = await principal_for(conn, p.account_id, uuid.UUID(p.session_id))
-        if now is None:
-            raise Problem(401, NOT_LOGGED_IN, code="session-ended")
-        email = await conn.fetchval("SELECT email FROM accounts WHERE id = $1", p.account_id)
-        out = MeOut(account_id=p.account_id, email=email, role=now.role, role_label=ROLE_LABELS[now.role],
-                    name=now.name, staff_id=now.staff_id)
-        school_id = now.school_id or now.institution_id
-        if school_id:
-            school = Ref(id=school_id, name=await conn.fetchval("SELECT name FROM schools WHERE id = $1", school_id))
-            out.school, out.institution = (school, None) if now.school_id else (None, school)
-        if now.class_ids:
-            out.classes = [Ref(id=r["id"], name=r["name"]) for r in await conn.fetch(
-                "SELECT id, name FROM classes WHERE id = ANY($1::uuid[]) ORDER BY name", list(now.class_ids))]
-        if now.student_id:
-            s = await conn.fetchrow(
-                """SELECT s.*, c.name AS class_name, sc.name AS school_name FROM students s
-                   JOIN classes c ON c.id = s.class_id JOIN schools sc ON sc.id = s.school_id WHERE s.id = $1""",
-                now.student_id)
-            out.student = StudentLink(student_id=s["id"], student_number=s["student_number"],
-                                      name=full_name(s["roepnaam"], s["tussenvoegsel"], s["achternaam"]),
-                                      school_id=s["school_id"], school_name=s["school_name"], class_id=s["class_id"],
-                                      class_name=s["class_name"], school_year=s["school_year"])
-    return json_response(out)
-
-
-@api.route("GET", "/.well-known/jwks.json", summary="De publieke sleutels waarmee access tokens te controleren zijn",
-           tags=("inloggen",))
-async def jwks_document(request: web.Request) -> web.Response:
-    ring = request.app[KEYRING]
-    if ring.loaded_at == 0 or not ring.signers:
-        raise Problem(503, "De sleutels zijn nog niet geladen. Probeer het zo opnieuw.")
-    async with request.app[DB].acquire(timeout=10) as conn:
-        await ring.refresh_if_stale(conn)
-    return json_response(ring.jwks(), headers={"Cache-Control": "public, max-age=60"})

@@ -1,0 +1,182 @@
+"""Bodies and answers of identity's API that more than one module uses: the store builds or takes
+them, or several route modules answer with them. Models that only one route module uses live with
+that module."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
+
+from shared.events.identity_events import Mentor
+from shared.text import SingleLine, single_line_problem
+
+
+def _no_control_characters(value: object) -> object:
+    """Before the e-mail check, so that a control character gets the message that says what is wrong."""
+    if isinstance(value, str) and (problem := single_line_problem(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+SingleLineEmail = Annotated[EmailStr, BeforeValidator(_no_control_characters)]
+
+
+def single_line(**constraints: Any) -> Any:
+    """``SingleLine`` with string constraints (length, pattern) checked on the text first, for a
+    field that may be null: ``SingleLine | None = Field(None, max_length=100)`` would check the
+    length after the line check, as a generic length ("Het aantal elementen klopt niet.") instead
+    of a text's ("Te lang: maximaal 100 tekens.")."""
+    return Annotated[str, StringConstraints(**constraints), *SingleLine.__metadata__]
+
+
+class Detail(BaseModel):
+    detail: str
+
+
+class Ref(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class SearchIn(BaseModel):
+    """A search in a body (a name never goes into a URL, nor a log of one): words and a page."""
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    q: single_line(max_length=100) | None = Field(None, description="every word must occur (case does not matter)")
+    page: int = Field(1, ge=1, le=100_000, strict=True)
+    page_size: int = Field(50, ge=1, le=200, strict=True)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+# --- schools and the catalogue -------------------------------------------------------------------
+
+
+class SchoolIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    kind: Literal["vo", "mbo"]
+    name: SingleLine = Field(min_length=2, max_length=200)
+    brin: single_line(pattern=r"^[0-9]{2}[A-Z]{2}$") | None = Field(None, description="BRIN-nummer, bijv. 25LP")
+    city: single_line(max_length=100) | None = None
+    participates: bool = True
+    parent_rule: Literal["consent", "inspection", "none"] = "consent"
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: SingleLine = Field(min_length=2, max_length=200)
+    address: single_line(max_length=200) | None = None
+    city: single_line(max_length=100) | None = None
+
+
+class ProgrammeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: SingleLine = Field(min_length=2, max_length=200)
+    crebo: SingleLine = Field(pattern=r"^[0-9]{5}$", description="CREBO-code: 5 cijfers")
+    level: int = Field(ge=1, le=4)
+    pathway: Literal["BOL", "BBL"]
+    location_id: uuid.UUID | None = None
+
+
+class LocationOut(BaseModel):
+    location_id: uuid.UUID
+    name: str
+    address: str | None
+    city: str | None
+
+
+class ProgrammeOut(BaseModel):
+    programme_id: uuid.UUID
+    name: str
+    crebo: str
+    level: int
+    pathway: str
+    location_id: uuid.UUID | None
+    location: str | None = Field(description="e.g. 'Australiëlaan 23, Utrecht'")
+    label: str = Field(description="as the dossier shows it: Juridisch secretaresse (4 - BOL - Australiëlaan 23 - 25xxx)")
+    active: bool
+
+
+class SchoolOut(BaseModel):
+    school_id: uuid.UUID
+    kind: str
+    name: str
+    brin: str | None
+    city: str | None
+    participates: bool
+    parent_rule: str
+    locations: list[LocationOut] = []
+    programmes: list[ProgrammeOut] = []
+
+
+class SchoolList(BaseModel):
+    schools: list[SchoolOut]
+
+
+# --- staff and classes ---------------------------------------------------------------------------
+
+
+class ClassRef(BaseModel):
+    class_id: uuid.UUID
+    name: str
+
+
+class StaffOut(BaseModel):
+    staff_id: uuid.UUID
+    role: str
+    role_label: str
+    name: str
+    email: str
+    school_id: uuid.UUID | None
+    account_id: uuid.UUID | None
+    active: bool
+    status: Literal["niet uitgenodigd", "uitgenodigd", "actief", "inactief"]
+    invited_at: str | None
+    classes: list[ClassRef] = []
+
+
+class ClassOut(BaseModel):
+    class_id: uuid.UUID
+    name: str
+    school_year: int
+    students: int
+    mentors: list[Mentor]
+
+
+# --- students and the roster ---------------------------------------------------------------------
+
+
+class NewMentor(BaseModel):
+    staff_id: uuid.UUID
+    email: str
+
+
+class Activation(BaseModel):
+    status: str = Field(description="none | issued | expired | redeemed")
+    label: str = Field(description="geen code | verstrekt | verlopen | ingewisseld")
+    channel: str | None = Field(None, description="email | letter")
+    issued_at: datetime | None = None
+    expires_on: date | None = None
+    redeemed_at: datetime | None = None
+
+
+class StudentOut(BaseModel):
+    student_id: uuid.UUID
+    student_number: str
+    name: str
+    sort_name: str
+    roepnaam: str
+    voornamen: str
+    tussenvoegsel: str
+    achternaam: str
+    date_of_birth: date
+    class_id: uuid.UUID
+    class_name: str
+    school_year: int
+    email: str | None
+    has_bsn: bool
+    account_linked: bool
+    activation: Activation

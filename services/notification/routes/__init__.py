@@ -1,0 +1,1 @@
+"""Notification's HTTP API: the operator's view of the mails."""
