@@ -62,10 +62,12 @@ async def raw_pika(n: int, in_flight: int = 1000) -> tuple[float, list[float]]:
 async def through_services(n: int, concurrency: int, workers: int) -> tuple[float, list[float]]:
     run = uuid.uuid4().hex[:6]
     async with SmtpSink() as sink:
-        identity = await ServiceProcess("identity", db=f"bench_id_{run}", log_level="WARNING").start()
+        # as in production: every event also goes to the archive stream
+        identity = await ServiceProcess("identity", db=f"bench_id_{run}", log_level="WARNING",
+                                        event_archive=True).start()
         notification = await ServiceProcess("notification", db=f"bench_no_{run}", smtp_port=sink.port,
                                             smtp_connections=8, workers=workers, log_level="WARNING",
-                                            db_pool_max=10, consumer_prefetch=100).start()
+                                            db_pool_max=10, consumer_prefetch=100, event_archive=True).start()
         sent_at: dict[str, float] = {}
         try:
             sem = asyncio.Semaphore(concurrency)

@@ -21,6 +21,7 @@ from typing import AsyncIterator, Awaitable, Callable, TypeVar
 import asyncpg
 from aiohttp import web
 
+from shared.db import UNREACHABLE
 from shared.logs import log_fields
 
 log = logging.getLogger(__name__)
@@ -73,19 +74,23 @@ class NotifyWakeup(Wakeup):
         super().__init__()
         self.dsn, self.channel = dsn, channel
         self._conn: asyncpg.Connection | None = None
+        self._connecting = asyncio.Lock()  # a worker's lanes share one listening connection
 
     async def ensure(self) -> None:
         if self._conn is not None and not self._conn.is_closed():
             return
-        conn = None
-        try:
-            conn = await asyncpg.connect(self.dsn, timeout=5)
-            await conn.add_listener(self.channel, self._notified)
-        except Exception:  # the database away: polling covers it; tried again on the next round
-            if conn is not None:
-                conn.terminate()
-            return
-        self._conn = conn
+        async with self._connecting:
+            if self._conn is not None and not self._conn.is_closed():
+                return
+            conn = None
+            try:
+                conn = await asyncpg.connect(self.dsn, timeout=5)
+                await conn.add_listener(self.channel, self._notified)
+            except Exception:  # the database away: polling covers it; tried again on the next round
+                if conn is not None:
+                    conn.terminate()
+                return
+            self._conn = conn
         self.set()  # something may have been notified while nobody listened
 
     def _notified(self, *_args) -> None:
@@ -109,13 +114,14 @@ class Worker:
     in hand; cancelling its task ends it at once."""
 
     name = "worker"
+    lanes = 1  # how many copies of the loop run at once (each calls step() on its own)
 
     def __init__(self, *, poll_seconds: float, wakeup: Wakeup | None = None) -> None:
         self.poll_seconds = poll_seconds
         self.wakeup = wakeup or Wakeup()
         self._stop = asyncio.Event()  # set by stop() and pause(): the background loop ends
         self._stopping = False  # set by stop() only: work in hand is finished or handed back
-        self.failures = 0
+        self.failures = 0  # failed rounds since the start (for tests and operators)
 
     @property
     def stopping(self) -> bool:
@@ -146,8 +152,6 @@ class Worker:
     async def on_idle(self) -> None:
         """Called after each round, before waiting (e.g. for housekeeping)."""
 
-    lanes = 1  # how many copies of the loop run at once (each calls step() on its own)
-
     async def run(self) -> None:
         if self.lanes == 1:
             await self._loop(0)
@@ -172,8 +176,9 @@ class Worker:
             except Exception as exc:  # the database or broker away, say: try again after a pause
                 failures += 1
                 self.failures += 1
-                log.warning(f"{self.name} failed, retrying", extra=log_fields(
-                    error=type(exc).__name__, failures=failures))
+                # an outage by its kind only; anything else (a bug) with its stack
+                log.warning(f"{self.name} failed, retrying", exc_info=not isinstance(exc, UNREACHABLE),
+                            extra=log_fields(error=type(exc).__name__, failures=failures))
                 await wait_event(self._stop, backoff(failures))
                 continue
             failures = 0

@@ -1,7 +1,8 @@
 """What identity no longer needs goes, hourly (a processor keeps personal data no longer than its
-purpose needs): the BSN waiting in a registration link once the link is used or expired; mailed
-links, sessions (with their refresh tokens) and login counters well after they stopped mattering;
-the guard rows that space out notice mails."""
+purpose needs, and no table grows without bound): the BSN waiting in a registration link once the
+link is used or expired; mailed links, sessions (with their refresh tokens), login counters and
+finished roster imports well after they stopped mattering; the guard rows that space out notice
+mails; the answer kept for a repeated code request after a day."""
 from __future__ import annotations
 
 import logging
@@ -31,6 +32,12 @@ async def sweep(conn: asyncpg.Connection, settings: IdentitySettings) -> dict[st
         "counters": ("""DELETE FROM throttle WHERE last_failure_at < now() - interval '1 day'
                         AND (blocked_until IS NULL OR blocked_until < now())""", ()),
         "mail_guard": ("DELETE FROM mail_guard WHERE sent_at < now() - $1::interval", (guard,)),
+        # finished roster imports (their counts and the e-mail addresses of new mentors)
+        "roster_imports": ("""DELETE FROM roster_imports WHERE state IN ('done', 'failed')
+                              AND coalesce(finished_at, updated_at) < now() - $1::interval""", (keep,)),
+        # the answer kept to repeat a double-clicked code request (names of students): a day is plenty
+        "batch_answers": ("""UPDATE activation_batches SET response = NULL
+                             WHERE response IS NOT NULL AND created_at < now() - interval '1 day'""", ()),
     }
     done = {}
     for name, (sql, args) in steps.items():

@@ -32,8 +32,23 @@ async def test_housekeeping_deletes_what_is_no_longer_needed_and_keeps_the_rest(
         await conn.execute("INSERT INTO mail_guard (key, sent_at) VALUES ($1, now() - interval '2 days'), "
                            "($2, now())", b"oud", b"nu")
 
+        school = await conn.fetchval("SELECT school_id FROM staff WHERE email = $1", EMAIL)
+        for age, state in (("40 days", "done"), ("40 days", "failed"), ("1 day", "done")):
+            await conn.execute(
+                """INSERT INTO roster_imports (id, school_id, requested_by, state, rows_total, finished_at)
+                   VALUES (gen_random_uuid(), $1, $2, $3, 1, now() - $4::text::interval)""", school, account, state, age)
+        for age in ("2 days", "1 hour"):
+            await conn.execute(
+                """INSERT INTO activation_batches (id, school_id, channel, scope, requested_by, fingerprint,
+                                                   response, created_at)
+                   VALUES (gen_random_uuid(), $1, 'email', 'class', $2, 'f', '{"issued": []}', now() - $3::text::interval)""",
+                school, account, age)
+
         done = await sweep(conn, w.settings)
-        assert done == {"bsn_in_links": 2, "links": 1, "sessions": 1, "counters": 1, "mail_guard": 1}
+        assert done == {"bsn_in_links": 2, "links": 1, "sessions": 1, "counters": 1, "mail_guard": 1,
+                        "roster_imports": 2, "batch_answers": 1}
+        assert await conn.fetchval("SELECT count(*) FROM roster_imports") == 1
+        assert await conn.fetchval("SELECT count(*) FROM activation_batches WHERE response IS NOT NULL") == 1
         assert [r["id"] for r in await conn.fetch("SELECT id FROM sessions WHERE account_id = $1", account)] \
             == [sessions[1]]
         assert not await conn.fetchval("SELECT count(*) FROM refresh_tokens WHERE session_id = $1", sessions[0])
