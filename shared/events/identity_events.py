@@ -13,7 +13,7 @@ from shared.events.registry import event
 __all__ = ["VerificationRequested", "SchoolChanged", "Programme", "Location", "StudentChanged",
            "ClassMentorsChanged", "Mentor", "StaffChanged", "ActivationCodeIssued",
            "ActivationLettersRequested", "ActivationLetter", "ActivationCodeRedeemed", "AccountExistsNotice",
-           "PasswordResetRequested", "PasswordChanged", "StaffInvited"]
+           "PasswordResetRequested", "PasswordChanged", "StaffInvited", "AccessEnded"]
 
 ParentRule = Literal["consent", "inspection", "none"]
 
@@ -187,3 +187,14 @@ class StaffInvited(Payload):
     school_name: str | None = None
     accept_url: str = Field(description="single-use link that expires at expires_at")
     expires_at: datetime
+
+
+@event("identity.access_ended", producer="identity",
+       summary="Access of an account ended: one session (logout) or all of them (password changed, account "
+               "deactivated). Every service refuses the access tokens this covers from then on.")
+class AccessEnded(Payload):
+    account_id: uuid.UUID
+    session_id: str | None = Field(None, description="the one session that ended; absent: every session of the "
+                                                     "account that began before ended_at")
+    reason: Literal["logout", "password_changed", "deactivated", "session_revoked"]
+    ended_at: datetime = Field(description="tokens of the covered sessions issued at or before this moment are void")
