@@ -23,7 +23,7 @@ from services.document.rendering.dossier_layout import (PARTS, FormNotFound, Par
                                                         dossier_document, render_document)
 from services.document.settings import DocumentSettings
 from shared.app import DB, SETTINGS
-from shared.auth import authenticate
+from shared.auth import require
 from shared.logs import log_fields, request_id_var
 from shared.problems import Problem
 
@@ -70,6 +70,7 @@ class DossierClient:
 
 
 DOSSIER_CLIENT = web.AppKey("dossier_client", DossierClient)
+DOSSIER_READERS = ("student", "mentor", "counsellor", "mbo_staff")
 RENDER_POOL = web.AppKey("render_pool", RenderPool)
 
 
@@ -85,7 +86,9 @@ async def dossier_client_context(app: web.Application) -> AsyncIterator[None]:
            summary="Deel A (?part=a), deel B (?part=b) of het hele dossier (?part=all) als PDF",
            auth=True, tags=("dossiers",))
 async def dossier_pdf(request: web.Request) -> web.Response:
-    await authenticate(request)  # 401 here for a missing or bad token; the dossier service decides the rest
+    # 401 for a missing or bad token, 403 for a role that never sees dossiers; the dossier service
+    # decides the rest (which dossiers this caller may see)
+    await require(request, *DOSSIER_READERS)
     part = request.query.get("part", "all")
     if part not in PARTS:
         raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",

@@ -22,6 +22,9 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+# Only over HTTPS (browsers ignore it over plain HTTP anyway): the portal is served over HTTPS when
+# the request came over TLS or the deployment says so (PUBLIC_BASE_URL https://...).
+HSTS = "max-age=31536000; includeSubDomains"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -34,6 +37,8 @@ class CsrfRejected(Exception):
 def _secure_headers(response: web.StreamResponse, request: web.Request) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.secure or request.app[SETTINGS].public_base_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "public, max-age=86400")
     else:

@@ -30,6 +30,7 @@ from shared.events.identity_events import VerificationRequested
 from shared.outbox import Outbox, OutboxRelay
 from tests.support import env
 from tests.support.apps import ROOT, ServiceProcess, serve, settings
+from tests.support.auth import token_issuer
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.wait import eventually
 
@@ -89,6 +90,7 @@ class Pipeline:
         self.db_proxy = await TcpProxy("127.0.0.1", PG_PORT).start() if self.use_db_proxy else None
         s.push_async_callback(self._close_proxies)
         self.sink = await s.enter_async_context(SmtpSink())
+        self.issuer = await s.enter_async_context(token_issuer())  # the operator's token for the stats
         # the producer: its own database with the outbox, its relay on its own broker connection
         self.producer_dsn = env.database_url(f"fp_{self.unique}")
         await db.ensure_database(self.producer_dsn)
@@ -135,6 +137,7 @@ class Pipeline:
     def notification_settings(self) -> dict:
         return dict(database_url=self.notification_db_url(), amqp_url=self.amqp_url(),
                     event_exchange=self.exchange, smtp_port=self.sink.port, event_archive=self.archive,
+                    auth_jwks_url=self.issuer.jwks_url,
                     **self.overrides)
 
     async def start_notification(self):

@@ -122,7 +122,7 @@ async def test_database_unreachable_longer_than_the_whole_retry_schedule(unique)
         ready = await (await p.clients[0].get("/readyz")).json()
         assert ready["status"] == 503 and ready["checks"] == {"database": False, "broker": True}
         assert "database" in ready["detail"]
-        r = await p.clients[0].get("/v1/deliveries/stats")  # a request that needs the database
+        r = await p.clients[0].get("/v1/deliveries/stats", headers=p.issuer.headers("admin"))  # needs the database
         assert r.status == 503 and r.headers["Retry-After"] == "30"
         assert "niet bereikbaar" in (await r.json())["detail"]
         await asyncio.sleep(8)
@@ -169,7 +169,7 @@ async def test_smtp_answering_4xx_then_5xx(unique):
         await eventually(_has_retried(p), 30, "mails were refused with 451 and wait")
         p.sink.tempfail_all = False
         await p.settle(100, timeout=60)
-        stats = await (await p.clients[0].get("/v1/deliveries/stats")).json()
+        stats = await (await p.clients[0].get("/v1/deliveries/stats", headers=p.issuer.headers("admin"))).json()
         f = await p.figures("SMTP 451 for everything, then 550 for two addresses", stats=stats)
     assert stats["counts"]["failed"] == 2 and stats["failed_by_kind"] == {"smtp_rejected": 2}
     assert not p.recipients_mailed() & set(rejected)

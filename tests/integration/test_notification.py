@@ -141,7 +141,9 @@ async def test_every_kind_of_failure_ends_failed_with_its_kind_and_reason(unique
             assert rows["crash"]["error_kind"] == "crashed" and "brak steeds af" in rows["crash"]["last_error"]
             assert sink.messages == [], "nothing was sent, least of all with an injected header"
 
-            stats = await (await client.get("/v1/deliveries/stats")).json()
+            assert (await client.get("/v1/deliveries/stats")).status == 401
+            assert (await client.get("/v1/deliveries/stats", headers=issuer.headers("counsellor"))).status == 403
+            stats = await (await client.get("/v1/deliveries/stats", headers=issuer.headers("admin"))).json()
             assert stats["counts"]["failed"] == 4
             assert stats["failed_by_kind"] == {"unbuildable": 2, "smtp_rejected": 1, "crashed": 1}
             assert "@" not in str(stats)

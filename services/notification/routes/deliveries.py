@@ -1,6 +1,6 @@
-"""Operator view of deliveries: counts per state and per kind of failure (no personal data, open
-to the monitoring inside the network), and for the platform administrator the failed mails with
-their reasons (addresses masked)."""
+"""Operator view of deliveries, for the platform administrator: counts per state and per kind of
+failure (no personal data), and the failed mails with their reasons (addresses masked). The
+counts are platform-wide, so school staff do not get them."""
 from __future__ import annotations
 
 import uuid
@@ -43,9 +43,10 @@ def masked(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-@api.route("GET", "/v1/deliveries/stats", summary="Aantal e-mails per status en per soort fout",
-           response=DeliveryStats, tags=("beheer",))
+@api.route("GET", "/v1/deliveries/stats", summary="Aantal e-mails per status en per soort fout (beheerder)",
+           response=DeliveryStats, tags=("beheer",), auth=True)
 async def delivery_stats(request: web.Request) -> web.Response:
+    await require(request, "admin")
     async with request.app[DB].acquire(timeout=10) as conn:
         rows = await conn.fetch("SELECT status, count(*) AS n FROM deliveries GROUP BY status")
         kinds = await conn.fetch("""SELECT coalesce(error_kind, 'smtp_rejected') AS kind, count(*) AS n

@@ -43,6 +43,18 @@ async def test_start_page_is_dutch_with_security_headers(portal) -> None:
     assert "<script>" not in html and " style=" not in html  # nothing inline: the CSP would block it
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    assert "Strict-Transport-Security" not in r.headers, "not over plain HTTP"
+
+
+async def test_hsts_when_the_portal_is_served_over_https(unique) -> None:
+    settings = apps.settings(PortalSettings, f"portal_hsts_{unique}", identity_url="http://127.0.0.1:9",
+                             dossier_url="http://127.0.0.1:9", document_url="http://127.0.0.1:9",
+                             auth_jwks_url="http://127.0.0.1:9/.well-known/jwks.json",
+                             public_base_url="https://doorstroom.example.nl")
+    async with serve_portal(make_app(settings)) as client:
+        for path in ("/", "/static/portal.css", "/bestaat-niet"):
+            r = await client.get(path)
+            assert r.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", path
 
 
 async def test_help_page_lists_questions_and_contact(portal) -> None:
