@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import aiohttp
 import jwt
@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict
 
 from shared.problems import Problem
+
+if TYPE_CHECKING:
+    from shared.revocations import Revocations
 
 Role = Literal["student", "parent", "mentor", "counsellor", "school_admin", "mbo_staff", "admin"]
 ROLE_LABELS: dict[str, str] = {
@@ -65,10 +68,15 @@ class TokenSigner:
     def __post_init__(self) -> None:
         self._key = serialization.load_pem_private_key(self.private_key_pem, password=None)
 
-    def sign(self, principal: Principal, ttl_seconds: int = 900) -> str:
-        now = int(time.time())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now - 5, "exp": now + ttl_seconds,
-                  "sub": str(principal.account_id), "jti": uuid.uuid4().hex}
+    def sign(self, principal: Principal, ttl_seconds: int = 900, *, issued_at: float | None = None) -> str:
+        """A token for ``principal`` valid ``ttl_seconds``. ``iat`` is whole seconds (RFC 7519);
+        ``iat_ms`` the same moment to the millisecond, so that a token made just after an end of
+        access (identity.access_ended, ``ended_at``) in the same second is told apart from one made
+        just before it. ``issued_at`` (seconds since the epoch) is for tests: a token made earlier."""
+        moment = time.time() if issued_at is None else issued_at
+        now = int(moment)
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "iat_ms": int(moment * 1000), "nbf": now - 5,
+                  "exp": now + ttl_seconds, "sub": str(principal.account_id), "jti": uuid.uuid4().hex}
         for key, value in principal.model_dump(mode="json", exclude={"account_id"}).items():
             if value is not None:
                 claims[key] = value
@@ -90,12 +98,18 @@ class TokenVerifier:
 
     A verified token is remembered (the exact token text, up to ``cache_size`` of them, least
     recently used dropped first) until it expires: a signature check costs more than the rest of a
-    typical request, and a client sends the same token for many requests."""
+    typical request, and a client sends the same token for many requests.
+
+    ``revocations`` (set by ``shared.revocations.honour_access_ended``): the ends of access this
+    process knows of (logouts, password changes, deactivated accounts). Every request is checked
+    against them, a remembered token too, so a token is refused from the moment its end is known,
+    however long it was remembered."""
 
     def __init__(self, jwks_url: str | None = None, *, keys: dict | None = None,
                  min_refresh: float = 10.0, cache_size: int = 10_000) -> None:
         self.jwks_url, self.min_refresh, self.cache_size = jwks_url, min_refresh, cache_size
-        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self.revocations: Revocations | None = None
+        self._verified: OrderedDict[str, tuple[Principal, float, float]] = OrderedDict()  # principal, exp, issued
         self._keys: dict[str, object] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -121,16 +135,26 @@ class TokenVerifier:
         hit = self._verified.get(token)
         if hit is not None:
             if hit[1] > time.time():
+                self._check_not_ended(token, hit[0], hit[2])
                 self._verified.move_to_end(token)
                 return hit[0]
             del self._verified[token]  # expired: the full check below says so
-        principal, expires = await self._verify(token)
-        self._verified[token] = (principal, expires)
+        principal, expires, issued = await self._verify(token)
+        self._check_not_ended(token, principal, issued)
+        self._verified[token] = (principal, expires, issued)
         if len(self._verified) > self.cache_size:
             self._verified.popitem(last=False)
         return principal
 
-    async def _verify(self, token: str) -> tuple[Principal, float]:
+    def _check_not_ended(self, token: str, principal: Principal, issued_at: float) -> None:
+        """401 when the token's session or account ended after it was issued (identity.access_ended)."""
+        if self.revocations is not None and self.revocations.covers(principal, issued_at):
+            self._verified.pop(token, None)
+            raise Problem(401, ACCESS_ENDED, code="access-ended",
+                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    async def _verify(self, token: str) -> tuple[Principal, float, float]:
+        """The token's caller, expiry and moment of issue; a problem when it is not valid."""
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
         except jwt.PyJWTError:
@@ -152,9 +176,21 @@ class TokenVerifier:
             raise Problem(401, "Je bent niet (meer) ingelogd. Log opnieuw in.", code="invalid-token") from None
         claims["account_id"] = claims.pop("sub")
         principal = Principal.model_validate({k: v for k, v in claims.items() if k in Principal.model_fields})
-        return principal, float(claims["exp"])
+        return principal, float(claims["exp"]), _issued_at(claims)
 
 
+def _issued_at(claims: dict) -> float:
+    """When the token was made: ``iat_ms`` when it agrees with ``iat`` (same second), else ``iat``
+    (a token of an older signer: whole seconds, so a token made in the second an access ended
+    counts as made before that end, the safe side)."""
+    iat = float(claims["iat"])
+    precise = claims.get("iat_ms")
+    if isinstance(precise, int) and not isinstance(precise, bool) and 0 <= precise / 1000 - iat < 1:
+        return precise / 1000
+    return iat
+
+
+ACCESS_ENDED = "Je bent uitgelogd. Log opnieuw in."
 VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 AUTH_PROBLEM_KEY = web.RequestKey("auth_problem", Problem)

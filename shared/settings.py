@@ -38,6 +38,8 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 1_048_576
     auth_jwks_url: str = Field("http://127.0.0.1:8081/.well-known/jwks.json",
                                description="where identity serves its public keys")
+    access_token_ttl_seconds: int = Field(900, ge=30, description="the longest lifetime of an access token: how "
+                                          "long an ended access (identity.access_ended) is remembered")
 
     def effective_database_url(self) -> str:
         return self.database_url or f"postgresql://postgres@127.0.0.1:5432/doorstroom_{self.service_name}"

@@ -14,6 +14,7 @@ from services.document.print_job_worker import PrintJobWorker
 from services.document.print_jobs import record_letters_job
 from services.document.render_pool import RenderPool
 from services.document.settings import DocumentSettings
+from shared import revocations
 from shared.app import DB, ServiceSpec, create_app
 from shared.consumer import Subscription
 from shared.events.envelope import Envelope
@@ -55,6 +56,7 @@ def make_app(settings: DocumentSettings | None = None) -> web.Application:
 
     spec = ServiceSpec(
         name="document", api=api, migrations="services.document.migrations",
-        subscriptions=[Subscription("identity.activation_letters_requested", on_letters_requested)],
-        resources=[render_pool, dossier_client_context, print_job_worker, cleanup])
+        subscriptions=[Subscription("identity.activation_letters_requested", on_letters_requested),
+                       revocations.SUBSCRIPTION],
+        resources=[revocations.honour_access_ended, render_pool, dossier_client_context, print_job_worker, cleanup])
     return create_app(spec, settings)

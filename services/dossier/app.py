@@ -12,6 +12,7 @@ from services.dossier.context import PARENT_SECRET, settings_of
 from services.dossier.routes import agreement, dossiers, forms, mbo, me, overviews, parent, part_a, part_b  # noqa: F401
 from services.dossier.routes.common import api
 from services.dossier.settings import DossierSettings
+from shared import revocations
 from shared.app import DB, ServiceSpec, create_app
 
 __all__ = ["api", "make_app"]
@@ -33,6 +34,6 @@ async def parent_link_secret(app: web.Application) -> AsyncIterator[None]:
 def make_app(settings: DossierSettings | None = None) -> web.Application:
     settings = settings or DossierSettings()
     spec = ServiceSpec(name="dossier", api=api, migrations="services.dossier.migrations",
-                       subscriptions=readmodel.SUBSCRIPTIONS,
-                       resources=[parent_link_secret, reminders.reminder_task])
+                       subscriptions=[*readmodel.SUBSCRIPTIONS, revocations.SUBSCRIPTION],
+                       resources=[revocations.honour_access_ended, parent_link_secret, reminders.reminder_task])
     return create_app(spec, settings)

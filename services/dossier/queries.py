@@ -39,10 +39,11 @@ def scope_students(q: Query, principal: Principal | StudentSearch, alias: str = 
 
 
 def scope_dossiers(q: Query, principal: Principal) -> None:
-    """Dossiers the caller may see: also those addressed to the mentor by students of other classes."""
+    """Dossiers the caller may see (``d`` joined with its student ``s``): a mentor those of the
+    students in the classes linked to them now, whoever part A was sent to (a class that moved to
+    another mentor moves with its dossiers); a counsellor the school's. As ``store.may_see``."""
     if principal.role == "mentor":
-        staff = q.arg(principal.staff_id)
-        q.where(f"(d.mentor_id = {staff} OR s.class_id IN (SELECT class_id FROM class_mentors WHERE staff_id = {staff}))")
+        scope_students(q, principal)
     else:
         q.where(f"d.school_id = {q.arg(principal.school_id)}")
 

@@ -42,12 +42,16 @@ def status_of(row: Mapping[str, Any]) -> wf.DossierStatus:
 
 
 def may_see(principal: Principal, row: Mapping[str, Any]) -> bool:
-    """Each role sees only what it must; a parent sees a dossier only through their link."""
+    """Each role sees only what it must; a parent sees a dossier only through their link. A mentor:
+    the dossiers of students of the classes linked to them now (``my_class``, from the read model
+    of identity's roster), whoever the student sent part A to; a counsellor: the whole school."""
     match principal.role:
         case "student":
             return principal.student_id is not None and row["student_id"] == principal.student_id
         case "mentor":
-            return principal.staff_id is not None and (row["mentor_id"] == principal.staff_id or row["my_class"])
+            # the class link as it is now (identity.class_mentors_changed), not the mentor the
+            # student chose at submit (dossiers.mentor_id): unlinked from the class, no access
+            return principal.staff_id is not None and row["my_class"]
         case "counsellor":
             return principal.school_id is not None and row["school_id"] == principal.school_id
         case "mbo_staff":

@@ -11,6 +11,7 @@ from services.notification.deliveries import DeliveryWorker
 from services.notification.handlers import SUBSCRIPTIONS
 from services.notification.settings import NotificationSettings
 from services.notification.smtp import SmtpPool
+from shared import revocations
 from shared.app import DB, ServiceSpec, create_app
 from shared.loops import stop_task
 
@@ -32,5 +33,6 @@ def make_app(settings: NotificationSettings | None = None) -> web.Application:
         await smtp.close()
 
     spec = ServiceSpec(name="notification", api=api, migrations="services.notification.migrations",
-                       subscriptions=SUBSCRIPTIONS, resources=[delivery_worker])
+                       subscriptions=[*SUBSCRIPTIONS, revocations.SUBSCRIPTION],
+                       resources=[revocations.honour_access_ended, delivery_worker])
     return create_app(spec, settings)

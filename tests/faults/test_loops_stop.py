@@ -22,6 +22,7 @@ from shared import db
 from shared.loops import Wakeup, Worker, wait_event
 from shared.outbox import Outbox, OutboxRelay
 from shared.periodic import PeriodicJob
+from shared.revocations import Revocations, RevocationWatcher
 from tests.support import env
 from tests.support.events import broker
 
@@ -149,6 +150,12 @@ async def test_roster_import_worker_stops_when_cancelled_under_wakeups(unique):
             await cancel_many_times(worker, dsn, None)
         finally:
             worker._drop_connection()
+
+
+async def test_access_revocation_watcher_stops_when_cancelled_under_wakeups(unique):
+    async with database(f"loop_revoke_{unique}") as (pool, dsn):
+        watcher = RevocationWatcher(pool, dsn, Revocations(keep_seconds=960), poll_seconds=30)
+        await cancel_many_times(watcher, dsn, "access_revocations")
 
 
 @pytest.mark.parametrize("failing", [False, True])

@@ -19,10 +19,12 @@ class TestIssuer:
         self.signer = TokenSigner(new_private_key_pem(), kid=f"test-{uuid.uuid4().hex[:8]}")
         self.jwks_url = ""
 
-    def token(self, role: str = "student", *, ttl: int = 900, **claims) -> str:
+    def token(self, role: str = "student", *, ttl: int = 900, issued_at: float | None = None, **claims) -> str:
+        """A token for a principal with ``claims``; ``issued_at`` (seconds since the epoch): made
+        at that moment instead of now (for tests of ended access), valid ``ttl`` seconds from then."""
         claims.setdefault("account_id", uuid.uuid4())
         claims.setdefault("session_id", uuid.uuid4().hex)
-        return self.signer.sign(Principal(role=role, **claims), ttl_seconds=ttl)
+        return self.signer.sign(Principal(role=role, **claims), ttl_seconds=ttl, issued_at=issued_at)
 
     def headers(self, role: str = "student", **claims) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, **claims)}"}
