@@ -97,9 +97,14 @@ async def problem_middleware(request: web.Request, handler):
         log.warning("dependency unavailable", extra=log_fields(error=type(exc).__name__))
         return Problem(503, "Doorstroom is even niet bereikbaar. Probeer het over een minuut opnieuw.",
                        headers={"Retry-After": "30"}).response(instance=request.rel_url.path)
-    except Exception:
-        log.exception("unhandled error")
-        return Problem(500, "Er ging iets mis aan onze kant. Probeer het later opnieuw.").response()
+    except Exception as exc:
+        # the log says where and which constraint, never the row's values (shared.logs)
+        fields = {"error": type(exc).__name__}
+        if isinstance(exc, asyncpg.PostgresError):
+            fields.update(sqlstate=exc.sqlstate, constraint=exc.constraint_name, table=exc.table_name)
+        log.exception("unhandled error", extra=log_fields(**fields))
+        return Problem(500, "Er ging iets mis aan onze kant. Probeer het later opnieuw.").response(
+            instance=request.rel_url.path)
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
@@ -192,7 +197,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
         return json_response({"status": "ready", "checks": checks})
 
     async def openapi(request: web.Request) -> web.Response:
-        return json_response(request.app[API].document())
+        return json_response(request.app[API].document(request.app[SETTINGS]))
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

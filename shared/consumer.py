@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Awaitable, Callable
@@ -23,7 +22,7 @@ from shared.bus import Broker, QueueTopology
 from shared.db import UNREACHABLE
 from shared.events.envelope import Envelope
 from shared.events.registry import lookup
-from shared.logs import log_fields, request_id_var
+from shared.logs import describe_error, log_fields, request_id_var
 from shared.loops import backoff, wait_event
 
 log = logging.getLogger(__name__)
@@ -226,18 +225,19 @@ class Consumer:
             await self._park(message, exc, attempts=attempt)
             return
         log.warning("handler failed, retrying later", extra=log_fields(
-            message_id=message.message_id, attempt=attempt, error=repr(exc)[:300]))
+            message_id=message.message_id, attempt=attempt, error=describe_error(exc)[:300]))
         try:
             await self.broker.send_to_queue(self.topology.retry_queue(attempt), self._copy(
-                message, **{"x-attempt": attempt, "x-last-error": repr(exc)[:1000]}))
+                message, **{"x-attempt": attempt, "x-last-error": describe_error(exc)[:1000]}))
         except Exception:
             await message.nack(requeue=True)
             return
         await message.ack()
 
     async def _park(self, message: AbstractIncomingMessage, exc: Exception, *, attempts: int) -> None:
-        log.error("message parked", extra=log_fields(message_id=message.message_id, error=repr(exc)[:300]))
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        log.error("message parked", extra=log_fields(message_id=message.message_id,
+                                                     error=describe_error(exc)[:300]))
+        detail = describe_error(exc)[:2000]  # PostgreSQL's errors by sqlstate, without the row's values
         try:
             await self.broker.send_to_queue(self.topology.parked, self._copy(
                 message, **{"x-error": detail, "x-attempts": attempts,

@@ -14,9 +14,10 @@ from pydantic import BaseModel
 
 from shared.bus import Broker
 from shared.events.envelope import Envelope
-from shared.events.registry import event_type_of
+from shared.events.registry import all_event_types, event_type_of
 from shared.logs import log_fields, request_id_var
 from shared.loops import NotifyWakeup, Worker
+from shared.sealing import SCRUBBED, sealed_fields
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,19 @@ def _row_backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300.0, 0.5 * 2 ** min(attempts, 10)))
 
 
+# Sealed values (shared.sealing) of published rows: replaced by "sealed:scrubbed" once the row is
+# older than the relay's scrub_after. Only the rows of types with sealed fields are read.
+SCRUB_SEALED = f"""UPDATE outbox SET envelope = regexp_replace(
+                      envelope::text, '"sealed:v1:[0-9a-f]{{8}}:[A-Za-z0-9_-]+"', '"{SCRUBBED}"', 'g')::jsonb
+                  WHERE published_at < now() - $1::interval AND event_type = ANY($2::text[])
+                    AND envelope::text LIKE '%"sealed:v1:%'"""
+
+
+def sealed_event_types() -> list[str]:
+    """The event types whose payload has a sealed field (a link or code that lets its holder act)."""
+    return [et.name for et in all_event_types() if sealed_fields(et.payload)]
+
+
 # Fresh rows first, in the order they were written; retries only with what room is left in the
 # batch, so rows the broker keeps refusing never hold up new events.
 CLAIM_FRESH = """SELECT id, event_type, envelope, attempts FROM outbox
@@ -79,17 +93,23 @@ class OutboxRelay(Worker):
     refuses (unroutable, nacked) is tried again with growing pauses and parked in the outbox after
     ``max_attempts``: visible to ``python -m shared.parked list --outbox`` and put back by
     ``replay --outbox``. While the broker link is down nothing is counted: rows simply wait.
+
+    A published row is kept ``retention`` (30 days) for the record, but what it needs no longer —
+    its sealed links and codes — is scrubbed by the hourly housekeeping once the row was published
+    ``scrub_after`` ago. A row not published yet (pending, parked) keeps them: it must still deliver.
     """
 
     name = "outbox-relay"
 
     def __init__(self, pool: asyncpg.Pool, broker: Broker, dsn: str, *, poll_seconds: float = 1.0,
                  batch_size: int = 200, retention: timedelta = timedelta(days=30),
-                 max_attempts: int = 10, parked_retention: timedelta = timedelta(days=90)) -> None:
+                 max_attempts: int = 10, parked_retention: timedelta = timedelta(days=90),
+                 scrub_after: timedelta = timedelta(hours=1)) -> None:
         super().__init__(poll_seconds=poll_seconds, wakeup=NotifyWakeup(dsn, "outbox"))
         self.pool, self.broker, self.dsn = pool, broker, dsn
         self.batch_size, self.retention, self.max_attempts = batch_size, retention, max_attempts
         self.parked_retention = parked_retention
+        self.scrub_after = scrub_after
         self._next_housekeeping = 0.0
 
     async def step(self) -> bool:
@@ -153,8 +173,9 @@ class OutboxRelay(Worker):
     async def housekeeping(self) -> tuple[int, int]:
         """Forget published outbox rows and inbox rows older than the retention (30 days: far
         beyond any redelivery), and parked rows after their own, longer retention, so no table
-        grows without bound."""
+        grows without bound; scrub the sealed values of published rows (``scrub_after``)."""
         async with self.pool.acquire(timeout=10) as conn:
+            await conn.execute(SCRUB_SEALED, self.scrub_after, sealed_event_types())
             out = await conn.execute("DELETE FROM outbox WHERE published_at < now() - $1::interval", self.retention)
             inn = await conn.execute("DELETE FROM inbox WHERE handled_at < now() - $1::interval", self.retention)
             gone = await conn.execute("DELETE FROM outbox WHERE parked_at < now() - $1::interval",

@@ -48,18 +48,27 @@ _TYPE_NAMES = {"string": "tekst", "int": "een geheel getal", "float": "een getal
                "datetime": "een tijdstip", "model": "een object"}
 
 
+NULL_MESSAGE = "Leeg (null) kan hier niet: laat het veld weg of vul een waarde in."
+
+
 def dutch_message(err: dict[str, Any]) -> str:
     kind, ctx = err.get("type", ""), err.get("ctx") or {}
     if kind == "missing":
         return "Dit veld is verplicht."
+    if err.get("input", ...) is None and (kind.endswith("_type") or kind in ("literal_error", "enum")):
+        return NULL_MESSAGE
     if kind == "extra_forbidden":
         return "Dit veld is onbekend."
     if kind == "string_too_short":
         return f"Te kort: minimaal {ctx.get('min_length')} tekens."
     if kind == "string_too_long":
         return f"Te lang: maximaal {ctx.get('max_length')} tekens."
-    if kind in ("too_short", "too_long"):
-        return "Het aantal elementen klopt niet."
+    if kind == "too_short":
+        return f"Te weinig: minimaal {ctx.get('min_length')}."
+    if kind == "too_long":
+        return f"Te veel: maximaal {ctx.get('max_length')}."
+    if kind == "string_pattern_mismatch":
+        return "Deze waarde heeft niet de juiste vorm."
     if kind in ("greater_than_equal", "greater_than"):
         return f"Moet minimaal {ctx.get('ge', ctx.get('gt'))} zijn."
     if kind in ("less_than_equal", "less_than"):
@@ -77,7 +86,12 @@ def dutch_message(err: dict[str, Any]) -> str:
     return "Deze waarde is ongeldig."
 
 
+def invalid_input(errors: list[dict[str, str]]) -> Problem:
+    """422 with a Dutch message per field: ``[{"field": ..., "message": ...}]``."""
+    return Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=errors)
+
+
 def validation_problem(exc: ValidationError) -> Problem:
     errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": dutch_message(e)}
               for e in exc.errors(include_url=False)]
-    return Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=errors)
+    return invalid_input(errors)

@@ -1,9 +1,9 @@
 """Settings every service shares; each service subclasses with its own defaults."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,7 +12,19 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
+    # services that seal or open secret event fields (and secrets at rest) refuse to start in
+    # production without EVENT_SEAL_KEY; the portal and the operator commands need no key
+    seals_secrets: ClassVar[bool] = False
+
     service_name: str = "service"
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="production refuses to start without real keys")
+    event_seal_key: SecretStr | None = Field(
+        None, description="base64 AES-256-GCM key (32 bytes) that seals secret event fields and secrets at rest "
+                          "(shared by identity, dossier, notification, document); a public development key "
+                          "outside production")
+    event_seal_old_keys: SecretStr | None = Field(
+        None, description="former EVENT_SEAL_KEYs, comma-separated: still opened, never used to seal (rotation)")
     database_url: str = ""
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     event_exchange: str = "doorstroom.events"
@@ -40,6 +52,21 @@ class ServiceSettings(BaseSettings):
                                description="where identity serves its public keys")
     access_token_ttl_seconds: int = Field(900, ge=30, description="the longest lifetime of an access token: how "
                                           "long an ended access (identity.access_ended) is remembered")
+
+    @field_validator("event_seal_key", "event_seal_old_keys", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # compose's ${EVENT_SEAL_KEY:-}
+
+    @model_validator(mode="after")
+    def _check_seal_keys(self) -> "ServiceSettings":
+        if self.seals_secrets and self.environment == "production" and self.event_seal_key is None:
+            raise ValueError("EVENT_SEAL_KEY must be set when ENVIRONMENT=production")
+        from shared.sealing import keyring_from
+
+        if self.event_seal_key is not None or self.event_seal_old_keys is not None:
+            keyring_from(self)  # a key that is not base64 of 32 bytes stops the start here
+        return self
 
     def effective_database_url(self) -> str:
         return self.database_url or f"postgresql://postgres@127.0.0.1:5432/doorstroom_{self.service_name}"

@@ -11,17 +11,19 @@ import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 import aiohttp
 from aiohttp import web
+from pydantic import Field
 
 from services.document import files
 from services.document.api import api, pdf_response
 from services.document.render_pool import RenderPool, RenderUnavailable
-from services.document.rendering.dossier_layout import (PARTS, FormNotFound, PartNotAvailable, content_hash,
+from services.document.rendering.dossier_layout import (FormNotFound, PartNotAvailable, content_hash,
                                                         dossier_document, render_document)
 from services.document.settings import DocumentSettings
+from shared.api import Query, read_query
 from shared.app import DB, SETTINGS
 from shared.auth import require
 from shared.logs import log_fields, request_id_var
@@ -69,6 +71,10 @@ class DossierClient:
         raise Problem(503, UNAVAILABLE)
 
 
+class PdfQuery(Query):
+    part: Literal["a", "b", "all"] = Field("all", description="a: deel A, b: deel B, all: het hele dossier")
+
+
 DOSSIER_CLIENT = web.AppKey("dossier_client", DossierClient)
 DOSSIER_READERS = ("student", "mentor", "counsellor", "mbo_staff")
 RENDER_POOL = web.AppKey("render_pool", RenderPool)
@@ -84,15 +90,12 @@ async def dossier_client_context(app: web.Application) -> AsyncIterator[None]:
 
 @api.route("GET", "/v1/dossiers/{dossier_id}/pdf",
            summary="Deel A (?part=a), deel B (?part=b) of het hele dossier (?part=all) als PDF",
-           auth=True, tags=("dossiers",))
+           auth=True, tags=("dossiers",), query=PdfQuery, produces="application/pdf", statuses=(409,))
 async def dossier_pdf(request: web.Request) -> web.Response:
     # 401 for a missing or bad token, 403 for a role that never sees dossiers; the dossier service
     # decides the rest (which dossiers this caller may see)
     await require(request, *DOSSIER_READERS)
-    part = request.query.get("part", "all")
-    if part not in PARTS:
-        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                      errors=[{"field": "part", "message": "Kies a (deel A), b (deel B) of all (het hele dossier)."}])
+    part = read_query(request, PdfQuery).part
     try:
         dossier_id = uuid.UUID(request.match_info["dossier_id"])
     except ValueError:

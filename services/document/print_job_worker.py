@@ -6,6 +6,9 @@ it and publishes ``document.print_job_completed`` in one transaction.
 Exactly once: every write of a worker checks its claim token, so a worker that lost its lease
 (it was too slow, or presumed dead) changes nothing; a job is completed, and its event
 published, by one claim only.
+
+The letters' codes are opened (``shared.sealing``) only to render them; the rendered pieces are
+kept sealed, like the merged file (``files``).
 """
 from __future__ import annotations
 
@@ -28,9 +31,10 @@ from services.document.rendering.merge import merge_files
 from services.document.settings import DocumentSettings
 from shared.events.document_events import PrintJobCompleted, PrintJobFailed
 from shared.claims import ClaimTable, LeaseKeeper
-from shared.logs import log_fields
+from shared.logs import describe_error, log_fields
 from shared.loops import NotifyWakeup, Worker
 from shared.outbox import Outbox
+from shared.sealing import Sealed
 
 log = logging.getLogger(__name__)
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -117,7 +121,7 @@ class PrintJobWorker(Worker):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("print job failed", extra=log_fields(job_id=str(job["id"]), error=repr(exc)[:300]))
+            log.exception("print job failed", extra=log_fields(job_id=str(job["id"]), error=describe_error(exc)[:300]))
             await self._retry_or_give_up(job)
 
     async def _render_pieces(self, job: asyncpg.Record) -> bool:
@@ -154,7 +158,7 @@ class PrintJobWorker(Worker):
         """Render piece ``chunk_no`` of a job we hold and keep it (raises LeaseLost otherwise)."""
         size = job["chunk_size"]
         async with self.pool.acquire(timeout=10) as conn:
-            letters = [dict(r) for r in await conn.fetch(
+            letters = [{**r, "code": Sealed.of(r["code"]).reveal()} for r in await conn.fetch(
                 """SELECT student_name, class_name, code FROM print_job_letters
                    WHERE job_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq""",
                 job["id"], chunk_no * size, (chunk_no + 1) * size)]
@@ -170,7 +174,7 @@ class PrintJobWorker(Worker):
                 raise LeaseLost
             await conn.execute(
                 """INSERT INTO print_job_chunks (job_id, chunk_no, pages, pdf) VALUES ($1, $2, $3, $4)
-                   ON CONFLICT DO NOTHING""", job["id"], chunk_no, len(letters), pdf)
+                   ON CONFLICT DO NOTHING""", job["id"], chunk_no, len(letters), files.seal(pdf, files.CHUNK_PURPOSE))
             await conn.execute(
                 """UPDATE print_jobs SET chunks_rendered = chunks_rendered + 1,
                           pages_done = (SELECT coalesce(sum(pages), 0) FROM print_job_chunks WHERE job_id = $1)
@@ -181,14 +185,16 @@ class PrintJobWorker(Worker):
         count = chunk_count(job["pages_total"], job["chunk_size"])
         if count == 1:
             async with self.pool.acquire(timeout=10) as conn:
-                return await conn.fetchval(
-                    "SELECT pdf FROM print_job_chunks WHERE job_id = $1 AND chunk_no = 0", job["id"]), job["pages_total"]
+                return files.unseal(await conn.fetchval(
+                    "SELECT pdf FROM print_job_chunks WHERE job_id = $1 AND chunk_no = 0", job["id"]),
+                    files.CHUNK_PURPOSE), job["pages_total"]
         with tempfile.TemporaryDirectory(prefix="print-job-", dir=self.settings.scratch_dir) as scratch:
             paths = []
             for chunk_no in range(count):
                 async with self.pool.acquire(timeout=10) as conn:
-                    piece = await conn.fetchval(
-                        "SELECT pdf FROM print_job_chunks WHERE job_id = $1 AND chunk_no = $2", job["id"], chunk_no)
+                    piece = files.unseal(await conn.fetchval(
+                        "SELECT pdf FROM print_job_chunks WHERE job_id = $1 AND chunk_no = $2", job["id"], chunk_no),
+                        files.CHUNK_PURPOSE)
                 if piece is None:
                     raise RuntimeError(f"piece {chunk_no} of print job {job['id']} is missing")
                 path = Path(scratch) / f"{chunk_no:06d}.pdf"

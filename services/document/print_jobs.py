@@ -1,5 +1,8 @@
 """Print jobs: a batch of activation letters becomes one job, recorded in the consumer's inbox
-transaction (rendering happens later, in the worker), and who may see a job."""
+transaction (rendering happens later, in the worker), and who may see a job.
+
+The codes are kept sealed, as they came in the event (``shared.sealing``), and opened only to
+render; the job's content hash is keyed (HMAC), so it cannot be used to guess a letter's code."""
 from __future__ import annotations
 
 import uuid
@@ -15,6 +18,7 @@ from shared.events.document_events import PrintJobFailed
 from shared.events.envelope import Envelope
 from shared.events.identity_events import ActivationLettersRequested
 from shared.outbox import Outbox
+from shared.sealing import Sealed, keyring
 
 STATE_LABELS = {"queued": "In de wachtrij", "rendering": "Bezig met maken", "done": "Klaar", "failed": "Mislukt"}
 EMPTY_BATCH = "Deze opdracht bevat geen leerlingen; er is geen brief gemaakt."
@@ -45,9 +49,12 @@ async def record_letters_job(conn: asyncpg.Connection, env: Envelope, data: Acti
     """One job per batch, with its letters in print order; the worker is woken at commit.
 
     Returns the new job's id, or None when this batch already has a job."""
-    ordered = letter_pdf.print_order([l.model_dump(mode="json") for l in data.letters])
-    digest = letter_pdf.content_hash(school_name=data.school_name, register_url=data.register_url,
-                                     expires_on=data.expires_at, letters=ordered)
+    ordered = letter_pdf.print_order([l.model_dump(mode="json") for l in data.letters])  # codes sealed
+    clear = [{**l, "code": Sealed.of(l["code"]).reveal()} for l in ordered]
+    digest = "letters:" + keyring().mac(letter_pdf.content_hash(
+        school_name=data.school_name, register_url=data.register_url, expires_on=data.expires_at,
+        letters=clear).encode(), "document-content-hash")
+    del clear
     job_id = uuid.uuid4()
     inserted = await conn.fetchval(
         """INSERT INTO print_jobs (id, batch_id, school_id, requested_by, requested_by_email, school_name,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from services.document import files
 from services.document.api import api, pdf_response
 from services.document.print_jobs import STATE_LABELS, get_job, list_jobs, may_see, requeue_failed
-from shared.api import json_response
+from shared.api import Query, json_response, read_query
 from shared.app import DB
 from shared.auth import Principal, require
 from shared.problems import Problem
@@ -43,6 +43,10 @@ class PrintJobList(BaseModel):
     items: list[PrintJob]
 
 
+class PrintJobQuery(Query):
+    batch_id: uuid.UUID | None = Field(None, description="only the jobs of this batch (from the activation codes' answer)")
+
+
 def as_model(job: asyncpg.Record) -> PrintJob:
     total, done = job["pages_total"], job["pages_done"]
     ready = job["state"] == "done" and job["file_id"] is not None
@@ -55,13 +59,10 @@ def as_model(job: asyncpg.Record) -> PrintJob:
         download_path=f"/v1/print-jobs/{job['id']}/pdf" if ready else None)
 
 
-def _uuid(raw: str, *, field: str | None = None) -> uuid.UUID:
+def _uuid(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        if field:
-            raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                          errors=[{"field": field, "message": "Verwacht een geldige id."}]) from None
         raise Problem(404, NOT_FOUND) from None
 
 
@@ -76,13 +77,12 @@ async def _visible_job(request: web.Request) -> tuple[Principal, asyncpg.Record]
 
 
 @api.route("GET", "/v1/print-jobs", summary="Mijn afdrukopdrachten (nieuwste eerst); ?batch_id= voor één batch",
-           response=PrintJobList, auth=True, tags=("afdrukopdrachten",))
+           response=PrintJobList, auth=True, tags=("afdrukopdrachten",), query=PrintJobQuery)
 async def list_print_jobs(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF)
-    raw = request.query.get("batch_id")
-    batch_id = _uuid(raw, field="batch_id") if raw else None
+    query = read_query(request, PrintJobQuery)
     async with request.app[DB].acquire(timeout=10) as conn:
-        rows = await list_jobs(conn, principal, batch_id=batch_id)
+        rows = await list_jobs(conn, principal, batch_id=query.batch_id)
     return json_response(PrintJobList(items=[as_model(r) for r in rows]))
 
 
@@ -94,7 +94,7 @@ async def get_print_job(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/v1/print-jobs/{job_id}/pdf", summary="De PDF met de brieven (alleen voor wie hem aanvroeg)",
-           auth=True, tags=("afdrukopdrachten",))
+           auth=True, tags=("afdrukopdrachten",), produces="application/pdf", statuses=(409, 410))
 async def download_print_job(request: web.Request) -> web.Response:
     _, job = await _visible_job(request)
     if job["state"] != "done":
@@ -108,7 +108,7 @@ async def download_print_job(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/print-jobs/{job_id}/retry", summary="Een mislukte afdrukopdracht opnieuw proberen",
-           response=PrintJob, status=202, auth=True, tags=("afdrukopdrachten",))
+           response=PrintJob, status=202, auth=True, tags=("afdrukopdrachten",), statuses=(409,))
 async def retry_print_job(request: web.Request) -> web.Response:
     _, job = await _visible_job(request)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():

@@ -8,6 +8,7 @@ from shared.settings import ServiceSettings
 
 
 class DocumentSettings(ServiceSettings):
+    seals_secrets = True  # EVENT_SEAL_KEY required in production
     service_name: str = "document"
     http_port: int = 8084
     render_processes: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1), ge=1, le=32,

@@ -5,23 +5,30 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, Field
 
+from shared.api import Body, Query, QueryBool, QueryInt
+from shared.text import Email, JsonText, MultiLine, SingleLine
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+# A page's size: at most PAGE_SIZE_MAX (a setting, 100 unless configured); the document says the
+# configured value (shared.api: x-maximum-setting)
+PAGE_SIZE = {"ge": 1, "le": 500, "json_schema_extra": {"x-maximum-setting": "page_size_max"}}
+PAGE = {"ge": 1, "le": 100_000}
 
 # --------------------------------------------------------------------------- bodies
 
 
 class CreateDossier(Body):
-    choice: dict[str, Any] | None = Field(
-        None, description="optional: the follow-up choice of part A (vervolgopleiding), as in that field")
+    choice: dict[SingleLine, JsonText] | None = Field(
+        None, max_length=10,
+        description="optional: the follow-up choice of part A (vervolgopleiding), as in that field: "
+                    "{institution_id, programme_id, crebo} or {kind: havo|vmbo, institution_id}")
 
 
 class SectionAnswers(Body):
-    answers: dict[str, Any] = Field(description="the whole section as the page saves it: field id -> value")
+    answers: dict[SingleLine, JsonText] = Field(
+        max_length=100, description="the whole section as the page saves it: field id -> value (texts may span "
+                                    "lines; no other control characters)")
 
 
 class SubmitPartA(Body):
@@ -29,46 +36,78 @@ class SubmitPartA(Body):
 
 
 class AgreementBody(Body):
-    remark: str | None = Field(None, max_length=2000, description="the student's remark on part B")
+    remark: MultiLine | None = Field(None, max_length=2000, description="the student's remark on part B; null or "
+                                                                         "absent: no remark")
 
 
 class ParentLinkBody(Body):
-    parent_email: EmailStr = Field(description="where the parent or guardian gets the link")
+    parent_email: Email = Field(max_length=254, description="where the parent or guardian gets the link")
 
 
 class StudentSearchBody(Body):
     """A "mijn leerlingen" search; in a body, so that no name ends up in a URL (or a log of one)."""
 
-    q: str = Field("", max_length=100, description="name or part of it; every word must occur")
+    q: SingleLine = Field("", max_length=100, description="name or part of it; every word must occur")
     class_id: uuid.UUID | None = None
-    leerjaar: int | None = Field(None, ge=1, le=8)
-    overdue: bool = Field(False, description="only students too long in the agreement step")
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int | None = Field(None, ge=1, le=500)
+    leerjaar: int | None = Field(None, ge=1, le=8, strict=True)
+    overdue: bool = Field(False, strict=True, description="only students too long in the agreement step")
+    page: int = Field(1, strict=True, **PAGE)
+    page_size: int | None = Field(None, strict=True, **PAGE_SIZE)
 
 
 class WorklistSearchBody(Body):
     """A search of the worklist ("te behandelen"); in a body, so that no name ends up in a URL."""
 
-    q: str = Field("", max_length=100, description="name or part of it; every word must occur")
+    q: SingleLine = Field("", max_length=100, description="name or part of it; every word must occur")
     class_id: uuid.UUID | None = None
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int | None = Field(None, ge=1, le=500)
+    page: int = Field(1, strict=True, **PAGE)
+    page_size: int | None = Field(None, strict=True, **PAGE_SIZE)
 
 
 class MboSearchBody(Body):
     """A search of the MBO inbox; in a body, so that no name ends up in a URL (or a log of one)."""
 
-    q: str = Field("", max_length=100, description="name, school of origin or programme; every word must occur")
-    handled: bool | None = Field(None, description="true: only handled; false: only still to handle; absent: all")
-    flagged: bool = Field(False, description="only warm handovers and wishes for contact")
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int | None = Field(None, ge=1, le=500)
+    q: SingleLine = Field("", max_length=100, description="name, school of origin or programme; every word must occur")
+    handled: bool | None = Field(None, strict=True,
+                                 description="true: only handled; false: only still to handle; absent or null: all")
+    flagged: bool = Field(False, strict=True, description="only warm handovers and wishes for contact")
+    page: int = Field(1, strict=True, **PAGE)
+    page_size: int | None = Field(None, strict=True, **PAGE_SIZE)
 
 
 class ParentDecisionBody(Body):
     decision: Literal["consent", "objection"]
-    remark: str | None = Field(None, max_length=2000)
+    remark: MultiLine | None = Field(None, max_length=2000)
+
+
+# --------------------------------------------------------------------------- query parameters
+
+
+class PagingQuery(Query):
+    page: QueryInt = Field(1, **PAGE)
+    page_size: QueryInt | None = Field(None, description="default PAGE_SIZE_DEFAULT (25)", **PAGE_SIZE)
+
+
+class StudentsQuery(PagingQuery):
+    class_id: uuid.UUID | None = Field(None, description="only this class")
+    leerjaar: QueryInt | None = Field(None, ge=1, le=8, description="only this year (leerjaar)")
+    overdue: QueryBool = Field(False, description="only students too long in the agreement step")
+
+
+class MboInboxQuery(PagingQuery):
+    handled: QueryBool | None = Field(None, description="true: only handled; false: only still to handle; absent: all")
+    flagged: QueryBool = Field(False, description="only warm handovers and wishes for contact")
+
+
+class PurposeQuery(Query):
+    purpose: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+                                description="why you read (for the audit): view (default), pdf, ...; or the header "
+                                            "X-Purpose")
+
+
+class ParentQuery(PurposeQuery):
+    token: str | None = Field(None, max_length=500,
+                              description="the parent's link token (or the header X-Parent-Token)")
 
 
 # --------------------------------------------------------------------------- the dossier

@@ -8,6 +8,7 @@ from shared.settings import ServiceSettings
 class DossierSettings(ServiceSettings):
     """Environment variables of the dossier service (besides those of every service)."""
 
+    seals_secrets = True  # EVENT_SEAL_KEY required in production
     service_name: str = "dossier"
     http_port: int = 8082
     public_base_url: str = Field("http://localhost:8080",

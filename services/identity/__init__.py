@@ -13,6 +13,10 @@ chapter 1).
   (Argon2id off the event loop), ``signing.py`` (the token-signing keys), ``housekeeping.py``
   (hourly deletion of what is no longer needed), ``roster_import_worker.py`` (roster import jobs in
   the background);
+* the rule of registration: a BSN typed at registration is only a *claim* of the account made for
+  the address; the account is bound to a roster student by redeeming that student's activation
+  code (with the roster's BSN matching the claim), one account per student, and the other claims
+  on that BSN are released then (``routes/accounts.py`` says it in full);
 * operator commands: ``python -m services.identity.demo``, ``python -m services.identity.admin``,
   ``python -m services.identity.rotate_keys``, ``python -m services.identity.signing rotate``.
 """

@@ -178,7 +178,8 @@ async def load_demo(pool: asyncpg.Pool, settings: IdentitySettings) -> list[Logi
                 """INSERT INTO activation_codes (id, student_id, batch_id, code_hash, channel, expires_on, redeemed_at,
                                                  redeemed_by)
                    VALUES ($1, $2, $3, $4, 'email', $5, now(), $6)""", uuid.uuid4(), roos["id"], batch_id,
-                hash_code(normalize_code(new_code())), date(date.today().year + 1, 7, 31), account_id)
+                hash_code(normalize_code(new_code()), settings.code_key_bytes()), date(date.today().year + 1, 7, 31),
+                account_id)
             roos = await conn.fetchrow("UPDATE students SET account_id = $2 WHERE id = $1 RETURNING *", roos["id"],
                                        account_id)
             await outbox.add(conn, ActivationCodeRedeemed(student_id=roos["id"], account_id=account_id, school_id=vo),

@@ -13,6 +13,7 @@ from shared.settings import ServiceSettings
 # public (they are in this file), so data encrypted with them is not protected at all.
 DEV_BSN_ENCRYPTION_KEY = base64.b64encode(b"doorstroom-DEV-ONLY-bsn-aes-key!").decode()
 DEV_BSN_HMAC_KEY = base64.b64encode(b"doorstroom-DEV-ONLY-bsn-hmac-key").decode()
+DEV_ACTIVATION_CODE_KEY = base64.b64encode(b"doorstroom-DEV-ONLY-code-hmackey").decode()
 
 
 def _key_bytes(name: str, value: SecretStr, sizes: tuple[int, ...]) -> bytes:
@@ -26,6 +27,7 @@ def _key_bytes(name: str, value: SecretStr, sizes: tuple[int, ...]) -> bytes:
 
 
 class IdentitySettings(ServiceSettings):
+    seals_secrets = True  # EVENT_SEAL_KEY required in production
     service_name: str = "identity"
     http_port: int = 8081
     environment: Literal["development", "test", "production"] = Field(
@@ -35,6 +37,9 @@ class IdentitySettings(ServiceSettings):
     # personal data at rest
     bsn_encryption_key: SecretStr | None = Field(None, description="base64 AES-256-GCM key (32 bytes)")
     bsn_hmac_key: SecretStr | None = Field(None, description="base64 HMAC-SHA256 key (>= 32 bytes) for look-ups")
+    activation_code_key: SecretStr | None = Field(
+        None, description="base64 HMAC-SHA256 key (>= 32 bytes) of the stored activation codes; change it only "
+                          "when no code is outstanding (after 31 July): codes issued before stop working")
 
     # passwords: Argon2id at OWASP's recommendation (m=19 MiB, t=2, p=1)
     argon2_time_cost: int = Field(2, ge=1)
@@ -58,6 +63,8 @@ class IdentitySettings(ServiceSettings):
     login_ip_hard_limit: int = Field(200, ge=1)
     redeem_soft_limit: int = Field(5, ge=1, description="wrong activation codes per account before slowing down")
     redeem_hard_limit: int = Field(10, ge=1)
+    register_ip_soft_limit: int = Field(50, ge=1, description="registrations per IP address before slowing down")
+    register_ip_hard_limit: int = Field(100, ge=1, description="registrations per IP address before blocking")
     throttle_window_minutes: float = Field(15, gt=0)
     throttle_block_minutes: float = Field(15, gt=0)
     throttle_max_delay_seconds: float = Field(60, ge=0)
@@ -75,11 +82,13 @@ class IdentitySettings(ServiceSettings):
     def _check_keys(self) -> "IdentitySettings":
         if self.environment == "production":
             missing = [n for n, v in (("BSN_ENCRYPTION_KEY", self.bsn_encryption_key),
-                                      ("BSN_HMAC_KEY", self.bsn_hmac_key)) if v is None]
+                                      ("BSN_HMAC_KEY", self.bsn_hmac_key),
+                                      ("ACTIVATION_CODE_KEY", self.activation_code_key)) if v is None]
             if missing:
                 raise ValueError(f"{' and '.join(missing)} must be set when ENVIRONMENT=production")
         self.encryption_key_bytes()
         self.hmac_key_bytes()
+        self.code_key_bytes()
         return self
 
     @property
@@ -93,6 +102,10 @@ class IdentitySettings(ServiceSettings):
     def hmac_key_bytes(self) -> bytes:
         value = self.bsn_hmac_key or SecretStr(DEV_BSN_HMAC_KEY)
         return _key_bytes("BSN_HMAC_KEY", value, tuple(range(32, 129)))
+
+    def code_key_bytes(self) -> bytes:
+        value = self.activation_code_key or SecretStr(DEV_ACTIVATION_CODE_KEY)
+        return _key_bytes("ACTIVATION_CODE_KEY", value, tuple(range(32, 129)))
 
     def link(self, path: str) -> str:
         return self.public_base_url.rstrip("/") + path

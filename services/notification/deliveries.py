@@ -12,7 +12,8 @@ work and a mail in hand is never taken over by another.
   process (its claims keep running out) after as many claims.
 
 A delivery's context (names, links, activation codes: what the mail says) is needed only until
-the mail is sent or given up: then it is emptied. The rest of the row (template, recipient,
+the mail is sent or given up: then it is emptied. Links and codes are kept sealed in it
+(``shared.sealing``) and opened only to build the mail. The rest of the row (template, recipient,
 status, error) stays for the operator's view and is deleted after ``delivery_retention_days``."""
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from services.notification.settings import NotificationSettings
 from services.notification.smtp import PermanentFailure, SmtpPool, TemporaryFailure, Unbuildable
 from services.notification.templates import render
 from shared.claims import ClaimTable, LeaseKeeper
-from shared.logs import log_fields, request_id_var
+from shared.logs import describe_error, log_fields, request_id_var
+from shared.sealing import SealError
 from shared.db import UNREACHABLE
 from shared.loops import NotifyWakeup, Worker, backoff
 
@@ -150,7 +152,7 @@ class DeliveryWorker(Worker):
             outcome = self._later(row, str(exc), "smtp_gave_up")
         except Exception as exc:  # anything else: tried again, as often as a temporary failure
             log.exception("delivery failed unexpectedly")
-            outcome = self._later(row, repr(exc)[:500], "crashed")
+            outcome = self._later(row, describe_error(exc)[:500], "crashed")
         log.info("delivery " + outcome[1], extra=log_fields(delivery_id=str(row["id"]), kind=outcome[3]))
         request_id_var.reset(token)
         return outcome
@@ -159,6 +161,8 @@ class DeliveryWorker(Worker):
     def _render(row: asyncpg.Record):
         try:
             return render(row["template"], row["context"])
+        except SealError:
+            raise  # a missing or wrong EVENT_SEAL_KEY: tried again later, as a crash, once the keys are right
         except Exception as exc:  # a template and its context never change: it would fail every time
             raise Unbuildable(f"{type(exc).__name__} in sjabloon {row['template']}") from exc
 

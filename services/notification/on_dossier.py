@@ -124,7 +124,7 @@ async def on_part_b_sent(conn: asyncpg.Connection, env: Envelope, data: PartBSen
 async def on_parent_review_requested(conn: asyncpg.Connection, env: Envelope, data: ParentReviewRequested) -> None:
     await create_delivery(conn, event_id=env.id, template="dossier_parent_review", recipient=str(data.parent_email),
                           context={"student_name": data.student_name, "school_name": data.school_name,
-                                   "parent_rule": data.parent_rule, "link_url": data.link_url,
+                                   "parent_rule": data.parent_rule, "link_url": data.link_url.sealed(),
                                    "expires_at": data.expires_at.isoformat()})
 
 

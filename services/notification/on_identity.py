@@ -8,7 +8,7 @@ from services.notification.templates import SIGNATURE, Mail, day, template, when
 from shared.auth import ROLE_LABELS
 from shared.consumer import Subscription
 from shared.events.envelope import Envelope
-from shared.events.identity_events import (AccountExistsNotice, ActivationCodeIssued, PasswordChanged,
+from shared.events.identity_events import (AccountExistsNotice, ActivationCodeIssued, BsnClaimReleased, PasswordChanged,
                                            PasswordResetRequested, StaffInvited, VerificationRequested)
 
 
@@ -24,6 +24,19 @@ def verification(ctx: dict) -> Mail:
               f"{ctx['verify_url']}\n\n"
               f"De link werkt één keer en is geldig tot {when(ctx['expires_at'])}. "
               "Heb je dit niet zelf aangevraagd? Dan kun je deze e-mail negeren." + SIGNATURE))
+
+
+@template("bsn_claim_released")
+def bsn_claim_released(ctx: dict) -> Mail:
+    return Mail(
+        subject="Je account bij Doorstroom is niet meer aan een leerling gekoppeld",
+        body=("Hallo,\n\nBij het aanmaken van je account voor het digitaal doorstroomdossier gaf je een "
+              "burgerservicenummer (BSN) op. Op " + when(ctx["released_at"]) + " is met de activatiecode van de "
+              "leerling met dat BSN een ander account gekoppeld. Daarom hoort dat BSN niet meer bij jouw account.\n\n"
+              "Was jij dat, met een ander e-mailadres? Log dan voortaan in met dat e-mailadres:\n"
+              f"{ctx['login_url']}\n\n"
+              "Was jij het niet? Neem dan meteen contact op met je mentor of decaan: iemand anders heeft jouw "
+              "activatiecode gebruikt. De school kan je een nieuwe code geven." + SIGNATURE))
 
 
 @template("account_exists")
@@ -99,11 +112,13 @@ def activation_code(ctx: dict) -> Mail:
 
 
 # --- handlers ------------------------------------------------------------------------------------
+# Links and codes (sealed event fields) stay sealed in the delivery's context: templates.render
+# opens them only to build the mail, and the context is emptied once the mail is sent.
 
 
 async def on_verification_requested(conn: asyncpg.Connection, env: Envelope, data: VerificationRequested) -> None:
     await create_delivery(conn, event_id=env.id, template="verification", recipient=str(data.email),
-                          context={"verify_url": data.verify_url, "expires_at": data.expires_at.isoformat()})
+                          context={"verify_url": data.verify_url.sealed(), "expires_at": data.expires_at.isoformat()})
 
 
 async def on_account_exists(conn: asyncpg.Connection, env: Envelope, data: AccountExistsNotice) -> None:
@@ -111,9 +126,14 @@ async def on_account_exists(conn: asyncpg.Connection, env: Envelope, data: Accou
                           context={"login_url": data.login_url, "reset_url": data.reset_url})
 
 
+async def on_bsn_claim_released(conn: asyncpg.Connection, env: Envelope, data: BsnClaimReleased) -> None:
+    await create_delivery(conn, event_id=env.id, template="bsn_claim_released", recipient=str(data.email),
+                          context={"released_at": data.released_at.isoformat(), "login_url": data.login_url})
+
+
 async def on_password_reset_requested(conn: asyncpg.Connection, env: Envelope, data: PasswordResetRequested) -> None:
     await create_delivery(conn, event_id=env.id, template="password_reset", recipient=str(data.email),
-                          context={"reset_url": data.reset_url, "expires_at": data.expires_at.isoformat()})
+                          context={"reset_url": data.reset_url.sealed(), "expires_at": data.expires_at.isoformat()})
 
 
 async def on_password_changed(conn: asyncpg.Connection, env: Envelope, data: PasswordChanged) -> None:
@@ -124,20 +144,21 @@ async def on_password_changed(conn: asyncpg.Connection, env: Envelope, data: Pas
 async def on_staff_invited(conn: asyncpg.Connection, env: Envelope, data: StaffInvited) -> None:
     await create_delivery(conn, event_id=env.id, template="staff_invitation", recipient=str(data.email), context={
         "name": data.name, "role_label": ROLE_LABELS[data.role], "school_name": data.school_name,
-        "accept_url": data.accept_url, "expires_at": data.expires_at.isoformat()})
+        "accept_url": data.accept_url.sealed(), "expires_at": data.expires_at.isoformat()})
 
 
 async def on_activation_code_issued(conn: asyncpg.Connection, env: Envelope, data: ActivationCodeIssued) -> None:
     if data.channel != "email" or not data.email or not data.code:
         return  # letters are printed by the document service
     await create_delivery(conn, event_id=env.id, template="activation_code", recipient=str(data.email), context={
-        "student_name": data.student_name, "school_name": data.school_name, "code": data.code,
+        "student_name": data.student_name, "school_name": data.school_name, "code": data.code.sealed(),
         "expires_at": data.expires_at.isoformat(), "register_url": data.register_url})
 
 
 SUBSCRIPTIONS = [
     Subscription("identity.verification_requested", on_verification_requested),
     Subscription("identity.account_exists_notice", on_account_exists),
+    Subscription("identity.bsn_claim_released", on_bsn_claim_released),
     Subscription("identity.password_reset_requested", on_password_reset_requested),
     Subscription("identity.password_changed", on_password_changed),
     Subscription("identity.staff_invited", on_staff_invited),

@@ -6,6 +6,7 @@ from shared.settings import ServiceSettings
 
 
 class NotificationSettings(ServiceSettings):
+    seals_secrets = True  # EVENT_SEAL_KEY required in production
     service_name: str = "notification"
     http_port: int = 8083
     smtp_host: str = "127.0.0.1"

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from shared.sealing import reveal_all
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SIGNATURE = ("\n\nMet vriendelijke groet,\nDoorstroom – het digitaal doorstroomdossier\n\n"
              "Dit is een automatisch bericht; je kunt hierop niet antwoorden.")
@@ -41,6 +43,8 @@ def day(iso: str) -> str:
 
 
 def render(name: str, ctx: dict) -> Mail:
+    """The mail of a delivery; sealed values of its context (links, codes) are opened here, for the
+    mail only: the delivery row keeps them sealed."""
     from services.notification import handlers  # noqa: F401  (registers every template)
 
-    return TEMPLATES[name](ctx)
+    return TEMPLATES[name](reveal_all(ctx))

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from services.portal import backend, sessions
 from services.portal.backend import ApiError, BackendDown, LoginRequired
+from services.portal.input import input_middleware
 from services.portal.render import STATIC, flash, redirect, render
 from services.portal.security import CsrfRejected, csrf_middleware, headers_middleware
 from services.portal.settings import PortalSettings
@@ -85,7 +86,7 @@ def make_app(settings: PortalSettings | None = None) -> web.Application:
                        resources=[backend.http_client, sessions.sweeper])
     app = create_app(spec, settings)
     app.middlewares.extend([headers_middleware, sessions.session_middleware, pages_middleware,
-                            csrf_middleware])
+                            csrf_middleware, input_middleware])
     for module in (public, account, password_change, student, staff, school_admin, school_settings, platform, mbo,
                    parent):
         app.router.add_routes(module.routes)

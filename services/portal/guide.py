@@ -7,7 +7,7 @@ STEPS: list[tuple[str, str]] = [
      "Je hebt één account nodig voor al je dossiers. Heb je al een account? Log dan in."),
     ("Vul je BSN en e-mail in.",
      "Je BSN (burgerservicenummer) staat op je paspoort of identiteitskaart. Het is een nummer van "
-     "9 cijfers. We gebruiken het alleen om te controleren dat het account van jou is; het staat "
+     "9 cijfers. We gebruiken het alleen om te controleren dat jouw activatiecode bij jou hoort; het staat "
      "nooit in een e-mail. Gebruik een e-mailadres dat je zelf leest."),
     ("Ga naar je e-mail en klik op de link die we je hebben gestuurd.",
      "Geen e-mail gekregen? Kijk ook in je map met ongewenste e-mail. De link werkt één keer en "

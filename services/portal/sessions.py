@@ -1,16 +1,28 @@
 """Server-side sessions: the cookie carries a random id (HttpOnly, Secure, SameSite=Lax); the row,
-keyed by the id's hash, holds the CSRF token, the access and refresh tokens and small page state
-(flash messages, search terms, single-use link tokens kept out of URLs)."""
+keyed by the id's hash, holds the access and refresh tokens and small page state (flash messages,
+search terms, single-use link tokens kept out of URLs).
+
+Nothing in the row lets one act as the user without the cookie: the tokens and the page state are
+encrypted (AES-256-GCM) with a key derived from the cookie's id (HKDF-SHA256), of which the row
+keeps only a SHA-256 hash, and the CSRF token is derived from the id as well. A dump of the table
+alone opens no session, no link and no form."""
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import logging
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.app import DB, SETTINGS
 from shared.auth import Principal
@@ -27,10 +39,32 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+def _derive(session_id: str, what: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=f"doorstroom.portal.session.v1:{what}".encode()).derive(session_id.encode())
+
+
+def _keys(session_id: str) -> tuple[bytes, str]:
+    """The session's encryption key and its CSRF token, both from the cookie's id alone."""
+    return _derive(session_id, "seal"), base64.urlsafe_b64encode(_derive(session_id, "csrf")).rstrip(b"=").decode()
+
+
+def _seal(key: bytes, id_hash: str, column: str, value: Any) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(key).encrypt(nonce, json.dumps(value).encode(), f"{id_hash}:{column}".encode())
+
+
+def _open(key: bytes, id_hash: str, column: str, blob: bytes | None) -> Any:
+    if blob is None:
+        return None
+    return json.loads(AESGCM(key).decrypt(blob[:12], blob[12:], f"{id_hash}:{column}".encode()))
+
+
 @dataclass
 class Session:
     id_hash: str
     csrf_token: str
+    key: bytes = field(default=b"", repr=False)  # from the cookie; never stored
     data: dict[str, Any] = field(default_factory=dict)
     principal: Principal | None = None
     access_token: str | None = None
@@ -64,12 +98,22 @@ class Session:
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
+    def sealed_tokens(self) -> bytes | None:
+        if self.access_token is None and self.refresh_token is None:
+            return None
+        return _seal(self.key, self.id_hash, "tokens", {"access": self.access_token, "refresh": self.refresh_token})
 
-def _row_to_session(row) -> Session:
+    def sealed_data(self) -> bytes:
+        return _seal(self.key, self.id_hash, "data", self.data)
+
+
+def _row_to_session(row, key: bytes, csrf_token: str) -> Session:
     principal = Principal.model_validate(row["principal"]) if row["principal"] else None
-    return Session(id_hash=row["id_hash"], csrf_token=row["csrf_token"], data=dict(row["data"] or {}),
-                   principal=principal, access_token=row["access_token"],
-                   refresh_token=row["refresh_token"], access_expires_at=row["access_expires_at"])
+    tokens = _open(key, row["id_hash"], "tokens", row["tokens"]) or {}
+    return Session(id_hash=row["id_hash"], csrf_token=csrf_token, key=key,
+                   data=dict(_open(key, row["id_hash"], "data", row["data"]) or {}),
+                   principal=principal, access_token=tokens.get("access"),
+                   refresh_token=tokens.get("refresh"), access_expires_at=row["access_expires_at"])
 
 
 async def _load(request: web.Request) -> Session | None:
@@ -83,7 +127,13 @@ async def _load(request: web.Request) -> Session | None:
             """UPDATE portal_sessions SET last_seen_at = now()
                WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
                RETURNING *""", _hash(cookie), idle)
-    return _row_to_session(row) if row else None
+    if row is None:
+        return None
+    try:
+        return _row_to_session(row, *_keys(cookie))
+    except (InvalidTag, ValueError):  # not this cookie's row (cannot happen short of a hash collision)
+        log.warning("portal session could not be opened")
+        return None
 
 
 def current(request: web.Request) -> Session | None:
@@ -108,19 +158,17 @@ async def _create(request: web.Request, *, data: dict, principal: Principal | No
                   tokens: dict | None = None) -> Session:
     settings = request.app[SETTINGS]
     session_id = secrets.token_urlsafe(32)
-    session = Session(id_hash=_hash(session_id), csrf_token=secrets.token_urlsafe(32), data=data,
-                      principal=principal)
+    key, csrf_token = _keys(session_id)
+    session = Session(id_hash=_hash(session_id), csrf_token=csrf_token, key=key, data=data, principal=principal)
     if tokens:
         _apply_tokens(session, tokens)
     expires = datetime.now(UTC) + timedelta(hours=settings.session_max_hours)
     async with request.app[DB].acquire(timeout=10) as conn:
         await conn.execute(
-            """INSERT INTO portal_sessions (id_hash, csrf_token, data, principal, access_token,
-                   refresh_token, access_expires_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-            session.id_hash, session.csrf_token, session.data,
-            principal.model_dump(mode="json") if principal else None,
-            session.access_token, session.refresh_token, session.access_expires_at, expires)
+            """INSERT INTO portal_sessions (id_hash, data, principal, tokens, access_expires_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            session.id_hash, session.sealed_data(), principal.model_dump(mode="json") if principal else None,
+            session.sealed_tokens(), session.access_expires_at, expires)
     request[SESSION_KEY] = session
     request[_NEW_COOKIE] = session_id
     return session
@@ -147,10 +195,8 @@ async def store_tokens(request: web.Request, session: Session, principal: Princi
     _apply_tokens(session, tokens)
     async with request.app[DB].acquire(timeout=10) as conn:
         await conn.execute(
-            """UPDATE portal_sessions SET principal = $2, access_token = $3, refresh_token = $4,
-                   access_expires_at = $5 WHERE id_hash = $1""",
-            session.id_hash, principal.model_dump(mode="json"), session.access_token,
-            session.refresh_token, session.access_expires_at)
+            """UPDATE portal_sessions SET principal = $2, tokens = $3, access_expires_at = $4 WHERE id_hash = $1""",
+            session.id_hash, principal.model_dump(mode="json"), session.sealed_tokens(), session.access_expires_at)
 
 
 async def refresh_serialised(request: web.Request, session: Session,
@@ -163,7 +209,7 @@ async def refresh_serialised(request: web.Request, session: Session,
         row = await conn.fetchrow("SELECT * FROM portal_sessions WHERE id_hash = $1 FOR UPDATE", session.id_hash)
         if row is None:
             return False
-        stored = _row_to_session(row)
+        stored = _row_to_session(row, session.key, session.csrf_token)
         fresh_until = datetime.now(UTC) + timedelta(seconds=60)
         if stored.access_token != session.access_token and stored.access_expires_at \
                 and stored.access_expires_at > fresh_until:
@@ -177,10 +223,8 @@ async def refresh_serialised(request: web.Request, session: Session,
         session.principal = principal
         _apply_tokens(session, tokens)
         await conn.execute(
-            """UPDATE portal_sessions SET principal = $2, access_token = $3, refresh_token = $4,
-                   access_expires_at = $5 WHERE id_hash = $1""",
-            session.id_hash, principal.model_dump(mode="json"), session.access_token,
-            session.refresh_token, session.access_expires_at)
+            """UPDATE portal_sessions SET principal = $2, tokens = $3, access_expires_at = $4 WHERE id_hash = $1""",
+            session.id_hash, principal.model_dump(mode="json"), session.sealed_tokens(), session.access_expires_at)
     return True
 
 
@@ -200,7 +244,7 @@ async def _delete(request: web.Request, session: Session) -> None:
 async def _save(request: web.Request, session: Session) -> None:
     async with request.app[DB].acquire(timeout=10) as conn:
         await conn.execute("UPDATE portal_sessions SET data = $2 WHERE id_hash = $1",
-                           session.id_hash, session.data)
+                           session.id_hash, session.sealed_data())
     session.dirty = False
 
 

@@ -11,12 +11,28 @@ from pathlib import Path
 from shared.bus import archive_queue
 from shared.events.envelope import Envelope
 from shared.events.registry import all_event_types
+from shared.sealing import SEALED_DESCRIPTION
 
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
 
 
 def _ref_safe(name: str) -> str:
     return name.replace(".", "_")
+
+
+def _mark_sealed(schema: dict) -> None:
+    """A sealed field (``shared.sealing.Sealed``) says so in its own description, also when it is
+    optional (``anyOf`` with null) or has a description of its own."""
+    for prop in schema.get("properties", {}).values():
+        variants = prop.get("anyOf", [])
+        if not (prop.get("x-sealed") or any(v.get("x-sealed") for v in variants)):
+            continue
+        for v in variants:
+            v.pop("description", None)
+        own = prop.get("description")
+        prop["description"] = SEALED_DESCRIPTION if own in (None, SEALED_DESCRIPTION) \
+            else f"{own.rstrip('.')}. {SEALED_DESCRIPTION}"
+        prop["x-sealed"] = True
 
 
 def build_document(exchange: str = "doorstroom.events") -> dict:
@@ -28,7 +44,9 @@ def build_document(exchange: str = "doorstroom.events") -> dict:
         key = _ref_safe(et.name)
         payload_schema = et.payload.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in payload_schema.pop("$defs", {}).items():
+            _mark_sealed(sub)
             schemas[name] = sub
+        _mark_sealed(payload_schema)
         schemas[f"{key}_data"] = payload_schema
         messages[key] = {
             "name": et.name,
@@ -93,7 +111,13 @@ def build_document(exchange: str = "doorstroom.events") -> dict:
                 "CloudEvents 1.0 envelope in JSON structured mode; deduplicate on `id` (delivery is "
                 "at least once). `dataversion` changes only for incompatible changes of `data`. Every event "
                 "is also kept in the archive stream (channel `archive`), so a subscriber can start from a "
-                "point in time in the past."),
+                "point in time in the past.\n\n"
+                "Secrets are sealed. A field with `format: sealed` (`x-sealed: true`) is a link or code that lets "
+                "its holder act (verify an address, set a password, accept an invitation, redeem an activation "
+                "code, read a dossier as a parent). It travels, and rests in every queue, the archive and parked "
+                "messages, encrypted with AES-256-GCM under a key only Doorstroom's own services hold "
+                "(`sealed:v1:<key id>:<base64url(nonce, ciphertext, tag)>`). Outside subscribers get no secrets: "
+                "they learn that a link or code was sent to someone, never the link or code."),
         },
         "defaultContentType": "application/cloudevents+json",
         "servers": {"rabbitmq": {"host": "rabbitmq:5672", "protocol": "amqp", "protocolVersion": "0-9-1"}},

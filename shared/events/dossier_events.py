@@ -21,6 +21,7 @@ from pydantic import EmailStr, Field
 
 from shared.events.payload import Payload
 from shared.events.registry import event
+from shared.sealing import Sealed
 
 __all__ = ["DossierCreated", "PartASubmitted", "DossierResetToPartA", "PartBStarted", "PartBSent",
            "DossierReturnedToPartA", "ParentReviewRequested", "ParentResponded", "CompletedStudent",
@@ -102,7 +103,7 @@ class ParentReviewRequested(Payload):
     school_name: str
     parent_rule: Literal["consent", "inspection"] = Field(
         description="consent: the parent's consent is needed; inspection: the parent may read and react")
-    link_url: str = Field(description="the personal link; whoever holds it can read this dossier until expires_at")
+    link_url: Sealed = Field(description="the personal link; whoever holds it can read this dossier until expires_at")
     expires_at: datetime
 
 

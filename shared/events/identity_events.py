@@ -9,11 +9,12 @@ from pydantic import EmailStr, Field
 
 from shared.events.payload import Payload
 from shared.events.registry import event
+from shared.sealing import Sealed
 
 __all__ = ["VerificationRequested", "SchoolChanged", "Programme", "Location", "StudentChanged",
            "ClassMentorsChanged", "Mentor", "StaffChanged", "ActivationCodeIssued",
            "ActivationLettersRequested", "ActivationLetter", "ActivationCodeRedeemed", "AccountExistsNotice",
-           "PasswordResetRequested", "PasswordChanged", "StaffInvited", "AccessEnded"]
+           "PasswordResetRequested", "PasswordChanged", "StaffInvited", "AccessEnded", "BsnClaimReleased"]
 
 ParentRule = Literal["consent", "inspection", "none"]
 
@@ -23,7 +24,7 @@ ParentRule = Literal["consent", "inspection", "none"]
 class VerificationRequested(Payload):
     verification_id: uuid.UUID
     email: EmailStr
-    verify_url: str = Field(description="single-use link that expires at expires_at")
+    verify_url: Sealed = Field(description="single-use link that expires at expires_at")
     expires_at: datetime
 
 
@@ -116,7 +117,7 @@ class ActivationCodeIssued(Payload):
     channel: Literal["email", "letter"]
     email: EmailStr | None = Field(None, description="only for channel email")
     student_name: str
-    code: str | None = Field(None, description="the code itself, only for channel email")
+    code: Sealed | None = Field(None, description="the code itself, only for channel email")
     expires_at: date
     register_url: str
 
@@ -126,7 +127,7 @@ class ActivationLetter(Payload):
     student_name: str
     sort_name: str = Field(description="achternaam, roepnaam tussenvoegsel: the print order within a class")
     class_name: str
-    code: str
+    code: Sealed = Field(description="the student's activation code")
 
 
 @event("identity.activation_letters_requested", producer="identity",
@@ -164,7 +165,7 @@ class AccountExistsNotice(Payload):
 class PasswordResetRequested(Payload):
     account_id: uuid.UUID
     email: EmailStr
-    reset_url: str = Field(description="single-use link that expires at expires_at")
+    reset_url: Sealed = Field(description="single-use link that expires at expires_at")
     expires_at: datetime
 
 
@@ -185,7 +186,7 @@ class StaffInvited(Payload):
     name: str
     role: Literal["mentor", "counsellor", "school_admin", "mbo_staff", "admin"]
     school_name: str | None = None
-    accept_url: str = Field(description="single-use link that expires at expires_at")
+    accept_url: Sealed = Field(description="single-use link that expires at expires_at")
     expires_at: datetime
 
 
@@ -198,3 +199,13 @@ class AccessEnded(Payload):
                                                      "account that began before ended_at")
     reason: Literal["logout", "password_changed", "deactivated", "session_revoked"]
     ended_at: datetime = Field(description="tokens of the covered sessions issued at or before this moment are void")
+
+
+@event("identity.bsn_claim_released", producer="identity",
+       summary="Another account redeemed the activation code of the student whose BSN this account gave at "
+               "registration: this account's claim on the BSN is released and its owner is told. No BSN, no name.")
+class BsnClaimReleased(Payload):
+    account_id: uuid.UUID
+    email: EmailStr = Field(description="the address of the released account")
+    released_at: datetime
+    login_url: str

@@ -52,6 +52,7 @@ class System:
     tag: str
     seen_mails: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
+    apps: dict[str, web.Application] = field(default_factory=dict)  # every service's app, by name
 
     # -- mail -----------------------------------------------------------------------------------
 
@@ -159,14 +160,15 @@ async def seed(system: System) -> Demo:
     return demo
 
 
-async def open_system(stack: AsyncExitStack) -> System:
+async def open_system(stack: AsyncExitStack, *, archive: bool = False) -> System:
+    """``archive``: every service declares the event archive stream (``<exchange>.archive``)."""
     tag = uuid.uuid4().hex[:8]
     exchange = env.run_exchange(f"browser_{tag}")
     sink = await stack.enter_async_context(SmtpSink())
     portal_port, identity_port = free_port(), free_port()
     portal_url, identity_url = f"http://127.0.0.1:{portal_port}", f"http://127.0.0.1:{identity_port}"
     jwks = identity_url + "/.well-known/jwks.json"
-    common = dict(event_exchange=exchange, auth_jwks_url=jwks)
+    common = dict(event_exchange=exchange, auth_jwks_url=jwks, **({"event_archive": True} if archive else {}))
 
     identity_app = make_identity(settings(IdentitySettings, f"bid_{tag}", public_base_url=portal_url,
                                           environment="test", argon2_time_cost=1, argon2_memory_kib=1024,
@@ -175,22 +177,28 @@ async def open_system(stack: AsyncExitStack) -> System:
     notification = make_notification(settings(NotificationSettings, f"bno_{tag}", smtp_port=sink.port,
                                               delivery_poll_seconds=0.2, **common))
     await _serve(stack, notification)
-    dossier_url = await _serve(stack, make_dossier(settings(DossierSettings, f"bdo_{tag}", public_base_url=portal_url,
-                                                            reminder_auto=False, **common)))
-    document_url = await _serve(stack, make_document(settings(DocumentSettings, f"bdc_{tag}", dossier_url=dossier_url,
-                                                              public_base_url=portal_url, render_processes=1,
-                                                              print_job_poll_seconds=0.5, **common)))
+    dossier = make_dossier(settings(DossierSettings, f"bdo_{tag}", public_base_url=portal_url, reminder_auto=False,
+                                    **common))
+    dossier_url = await _serve(stack, dossier)
+    document = make_document(settings(DocumentSettings, f"bdc_{tag}", dossier_url=dossier_url,
+                                      public_base_url=portal_url, render_processes=1, print_job_poll_seconds=0.5,
+                                      **common))
+    document_url = await _serve(stack, document)
     portal = make_portal(settings(PortalSettings, f"bpo_{tag}", identity_url=identity_url, dossier_url=dossier_url,
                                   document_url=document_url, public_base_url=portal_url, **common))
     await _serve(stack, portal, portal_port)
     http = await stack.enter_async_context(aiohttp.ClientSession())
-    return System(sink, portal_url, identity_url, dossier_url, document_url, http, identity_app, tag)
+    return System(sink, portal_url, identity_url, dossier_url, document_url, http, identity_app, tag,
+                  apps={"identity": identity_app, "notification": notification, "dossier": dossier,
+                        "document": document, "portal": portal})
 
 
 # -- people made through the APIs, for tests that start half-way -----------------------------------
 
-async def import_roster(system: System, demo: Demo, rows: list[str]) -> dict:
-    header = "leerlingnummer;roepnaam;voornamen;tussenvoegsel;achternaam;geboortedatum;klas;leerjaar;email;mentor"
+ROSTER_HEADER = "leerlingnummer;roepnaam;voornamen;tussenvoegsel;achternaam;geboortedatum;klas;leerjaar;email;mentor"
+
+
+async def import_roster(system: System, demo: Demo, rows: list[str], header: str = ROSTER_HEADER) -> dict:
     token = await system.login(demo.school_admin)
     job = await system.api("POST", "/v1/roster/imports", token, data=("\n".join([header, *rows]) + "\n").encode(),
                            headers={"Content-Type": "text/csv"})

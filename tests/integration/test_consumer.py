@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import uuid
 
-import aio_pika
 
 from shared.consumer import Consumer, Subscription
 from shared.events.envelope import Envelope
 from shared.outbox import Outbox, OutboxRelay
-from shared.parked import list_parked, replay
+from shared.parked import list_parked
 from tests.support import env
 from tests.support.apps import ROOT
 from tests.support.events import broker, database, sample_event

@@ -178,3 +178,23 @@ async def test_a_subject_with_control_characters_never_reaches_a_header(unique):
     msg = pool.build("a@example.nl", Mail(subject="Deel A van Roos\r\nBcc: x@evil.example", body="x"), uuid.uuid4())
     assert msg["Subject"] == "Deel A van Roos Bcc: x@evil.example"
     assert "Bcc" not in msg.keys()
+
+
+async def test_the_owner_of_a_released_bsn_claim_gets_a_mail(unique):
+    from datetime import UTC, datetime
+
+    from shared.events.identity_events import BsnClaimReleased
+    async with SmtpSink() as sink:
+        app = make_app(settings(NotificationSettings, f"notif_released_{unique}", smtp_port=sink.port,
+                                event_exchange=f"ex.{unique}"))
+        async with serve(app):
+            data = BsnClaimReleased(account_id=uuid.uuid4(), email=f"kaper-{unique}@example.nl",
+                                    released_at=datetime(2026, 11, 30, 13, 5, tzinfo=UTC),
+                                    login_url="https://portaal.example.nl/inloggen")
+            await app[CONSUMER].process(Envelope(source="/doorstroom/identity", type="identity.bsn_claim_released",
+                                                 data=data.model_dump(mode="json")))
+            [mail] = await sink.wait_for(1)
+            body = mail.get_body().get_content()
+            assert mail["Subject"] == "Je account bij Doorstroom is niet meer aan een leerling gekoppeld"
+            assert "30-11-2026 om 14:05" in body and "https://portaal.example.nl/inloggen" in body
+            assert "mentor of decaan" in body

@@ -58,7 +58,7 @@ async def revoke_parent_links(conn, dossier_id: uuid.UUID) -> None:
 
 @api.route("PUT", "/v1/dossiers/{dossier_id}/agreement",
            summary="De akkoordverklaring opslaan (opmerking over deel B); If-Match", body=AgreementBody,
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def save(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     require_student_link(principal)
@@ -75,7 +75,7 @@ async def save(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/parent-link",
            summary="Een ouder of verzorger een persoonlijke link sturen om het dossier te lezen en te reageren; If-Match",
-           body=ParentLinkBody, response=DossierView, tags=TAGS, auth=True)
+           body=ParentLinkBody, response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def send_parent_link(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     require_student_link(principal)
@@ -110,7 +110,7 @@ async def send_parent_link(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/back-to-part-a",
            summary="Terug naar deel A vanuit de akkoordverklaring (de ronde herhaalt zich); If-Match",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def back_to_part_a(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     require_student_link(principal)
@@ -136,7 +136,7 @@ async def back_to_part_a(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/complete",
            summary="Afronden: definitief akkoord; het dossier gaat naar de vervolgschool; If-Match",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def complete(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     require_student_link(principal)
@@ -171,7 +171,7 @@ async def complete(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/reminders",
            summary="De leerling herinneren aan de akkoordverklaring (mentor, decaan; één keer per dag)",
-           status=202, tags=TAGS, auth=True)
+           status=202, tags=TAGS, auth=True, statuses=(409,))
 async def remind(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     dossier_id = uuid_param(request, "dossier_id")

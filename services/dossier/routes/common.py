@@ -14,7 +14,8 @@ from services.dossier import store
 from services.dossier.actors import Actor  # noqa: F401  (re-exported for handlers)
 from services.dossier.domain import workflow as wf
 from services.dossier.store import NOT_FOUND, STUDENT_NOT_FOUND  # noqa: F401  (re-exported)
-from shared.api import Api, json_response
+from services.dossier.schemas import PurposeQuery
+from shared.api import Api, Header, json_response, read_query
 from shared.app import DB
 from shared.auth import Principal
 from shared.problems import Problem
@@ -60,50 +61,16 @@ def uuid_param(request: web.Request, name: str, detail: str = NOT_FOUND) -> uuid
         raise Problem(404, detail) from None
 
 
-def uuid_query(request: web.Request, name: str) -> uuid.UUID | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                      errors=[{"field": name, "message": "Verwacht een geldige id."}]) from None
-
-
-def int_query(request: web.Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = lo - 1
-    if not lo <= value <= hi:
-        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                      errors=[{"field": name, "message": f"Kies een geheel getal van {lo} tot en met {hi}."}])
-    return value
-
-
-def bool_query(request: web.Request, name: str) -> bool | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("true", "1", "ja"):
-        return True
-    if raw.lower() in ("false", "0", "nee"):
-        return False
-    raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                  errors=[{"field": name, "message": "Kies ja of nee (true of false)."}])
-
-
 def purpose_of(request: web.Request) -> str:
     """Why the caller reads: ``?purpose=pdf`` or ``X-Purpose: pdf`` (default ``view``), for the audit."""
-    raw = request.query.get("purpose") or request.headers.get("X-Purpose") or "view"
+    raw = read_query(request, PurposeQuery).purpose or request.headers.get("X-Purpose") or "view"
     if not _PURPOSE.fullmatch(raw):
         raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
                       errors=[{"field": "purpose", "message": "Gebruik kleine letters, bijvoorbeeld pdf."}])
     return raw
+
+
+PURPOSE_HEADER = Header("X-Purpose", "why you read, for the audit (as ?purpose=): view, pdf, ...", max_length=32)
 
 
 def workflow_role(principal: Principal) -> wf.Role:

@@ -18,6 +18,7 @@ from services.dossier.routes.common import (
     answer_dossier,
     api,
     locked_dossier,
+    PURPOSE_HEADER,
     purpose_of,
     require_student_link,
     check_version,
@@ -25,7 +26,7 @@ from services.dossier.routes.common import (
     uuid_param,
     workflow_role,
 )
-from services.dossier.schemas import CreateDossier, DossierList, DossierView
+from services.dossier.schemas import CreateDossier, DossierList, DossierView, PurposeQuery
 from services.dossier.views import SUMMARY_SELECT, dossier_view, summary
 from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
@@ -70,7 +71,7 @@ async def list_own(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/dossiers", summary="Nieuw dossier starten (één per aanmelding)", body=CreateDossier,
-           response=DossierView, status=201, tags=TAGS, auth=True)
+           response=DossierView, status=201, tags=TAGS, auth=True, statuses=(409,))
 async def create(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     student_id = require_student_link(principal)
@@ -125,7 +126,7 @@ async def create(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/v1/dossiers/{dossier_id}", summary="Een dossier lezen (wordt vastgelegd; ?purpose=pdf bij afdrukken)",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, query=PurposeQuery, headers=(PURPOSE_HEADER,))
 async def read(request: web.Request) -> web.Response:
     principal = await require(request, *VIEW_ROLES)
     dossier_id = uuid_param(request, "dossier_id")
@@ -179,7 +180,7 @@ async def read_audit(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/archive", summary="Archiveren (mentor, decaan); If-Match nodig",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def archive(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     dossier_id = uuid_param(request, "dossier_id")
@@ -194,7 +195,7 @@ async def archive(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/reactivate", summary="Opnieuw activeren (leerling; ook mentor, decaan)",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def reactivate(request: web.Request) -> web.Response:
     principal = await require(request, "student", *STAFF_ROLES)
     dossier_id = uuid_param(request, "dossier_id")

@@ -11,7 +11,6 @@ from services.dossier.routes.common import (
     Actor,
     answer_dossier,
     api,
-    bool_query,
     check_version,
     locked_dossier,
     run,
@@ -19,8 +18,8 @@ from services.dossier.routes.common import (
 )
 from services.dossier.queries import MboSearch, mbo_inbox_sql
 from services.dossier.routes.overviews import page_size_of, paging
-from services.dossier.schemas import DossierView, MboSearchBody
-from shared.api import json_response, read_body
+from services.dossier.schemas import DossierView, MboInboxQuery, MboSearchBody
+from shared.api import json_response, read_body, read_query
 from shared.app import DB, OUTBOX
 from shared.auth import Principal, require
 from shared.problems import Problem
@@ -32,16 +31,16 @@ TAGS = ("mbo",)
 @api.route("GET", "/v1/mbo/dossiers",
            summary="Afgeronde dossiers voor mijn instelling; warme overdracht en contactwens eerst "
                    "(?handled=, ?flagged=; zoeken op naam: POST .../search)",
-           tags=TAGS, auth=True)
+           tags=TAGS, auth=True, query=MboInboxQuery)
 async def inbox(request: web.Request) -> web.Response:
     principal = await require(request, "mbo_staff")
     if "q" in request.query:
         raise Problem(422, "Zoek op naam met POST /v1/mbo/dossiers/search: een naam hoort niet in een URL.",
                       code="invalid-input", errors=[{"field": "q", "message": "Stuur de zoekterm in de body."}])
-    page, size = paging(request)
+    query = read_query(request, MboInboxQuery)
+    page, size = paging(request, query)
     return await _inbox(request, principal, MboSearch(
-        institution_id=principal.institution_id, handled=bool_query(request, "handled"),
-        flagged=bool(bool_query(request, "flagged")), page=page, size=size))
+        institution_id=principal.institution_id, handled=query.handled, flagged=query.flagged, page=page, size=size))
 
 
 @api.route("POST", "/v1/mbo/dossiers/search",
@@ -77,7 +76,7 @@ async def _inbox(request: web.Request, principal: Principal, search: MboSearch) 
 
 @api.route("POST", "/v1/mbo/dossiers/{dossier_id}/handled",
            summary="Een afgerond dossier als afgehandeld markeren (leerling en mentor zien dit); If-Match",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def mark_handled(request: web.Request) -> web.Response:
     principal = await require(request, "mbo_staff")
     dossier_id = uuid_param(request, "dossier_id")

@@ -12,7 +12,8 @@ from services.dossier import store
 from services.dossier.context import settings_of
 from services.dossier.domain import workflow as wf
 from services.dossier.domain.names import full_name
-from services.dossier.schemas import DossierList, StudentSearchBody, WorklistSearchBody
+from services.dossier.schemas import (DossierList, PagingQuery, StudentSearchBody, StudentsQuery,
+                                      WorklistSearchBody)
 from services.dossier.views import SUMMARY_SELECT, summary
 from services.dossier.queries import (Query, StudentSearch, name_words, scope_dossiers, scope_students,
                                       student_search_sql)
@@ -21,12 +22,9 @@ from services.dossier.routes.common import (
     STUDENT_NOT_FOUND,
     Actor,
     api,
-    bool_query,
-    int_query,
     uuid_param,
-    uuid_query,
 )
-from shared.api import json_response, read_body
+from shared.api import json_response, read_body, read_query
 from shared.app import DB
 from shared.auth import require
 from shared.problems import Problem
@@ -34,11 +32,10 @@ from shared.problems import Problem
 TAGS = ("overzichten",)
 
 
-def paging(request: web.Request) -> tuple[int, int]:
-    settings = settings_of(request.app)
-    page = int_query(request, "page", 1, 1, 100_000)
-    size = int_query(request, "page_size", settings.page_size_default, 1, settings.page_size_max)
-    return page, size
+def paging(request: web.Request, query: PagingQuery | None = None) -> tuple[int, int]:
+    """The page and page size asked in the query (``?page=&page_size=``)."""
+    query = query or read_query(request, PagingQuery)
+    return query.page, page_size_of(request, query.page_size)
 
 
 def page_size_of(request: web.Request, asked: int | None) -> int:
@@ -66,7 +63,7 @@ def _label(state: str, archived: bool = False) -> str:
 
 
 @api.route("GET", "/v1/overviews/worklist", summary="Te behandelen dossiers (deel B) van de mentor of de school "
-           "(zoeken op naam: POST .../search)", tags=TAGS, auth=True)
+           "(zoeken op naam: POST .../search)", tags=TAGS, auth=True, query=PagingQuery)
 async def worklist(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     if "q" in request.query:
@@ -140,17 +137,18 @@ async def _students(request: web.Request, principal, search: StudentSearch) -> w
 
 @api.route("GET", "/v1/overviews/students",
            summary="Mijn leerlingen: filteren op klas (class_id), leerjaar en overdue, pagina's (zoeken op naam: POST .../search)",
-           tags=TAGS, auth=True)
+           tags=TAGS, auth=True, query=StudentsQuery)
 async def students(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     if "q" in request.query:
         raise Problem(422, "Zoek op naam met POST /v1/overviews/students/search: een naam hoort niet in een URL.",
                       code="invalid-input", errors=[{"field": "q", "message": "Stuur de zoekterm in de body."}])
-    page, size = paging(request)
+    query = read_query(request, StudentsQuery)
+    page, size = paging(request, query)
     return await _students(request, principal, StudentSearch(
         role=principal.role, staff_id=principal.staff_id, school_id=principal.school_id,
-        class_id=uuid_query(request, "class_id"), leerjaar=int_query(request, "leerjaar", None, 1, 8),
-        overdue_only=bool(bool_query(request, "overdue")), page=page, size=size, overdue=_overdue(request)))
+        class_id=query.class_id, leerjaar=query.leerjaar, overdue_only=query.overdue, page=page, size=size,
+        overdue=_overdue(request)))
 
 
 @api.route("POST", "/v1/overviews/students/search",
@@ -203,7 +201,7 @@ async def counts(request: web.Request) -> web.Response:
 
 @api.route("GET", "/v1/overviews/agreement-overdue",
            summary="Leerlingen die te lang in de stap akkoordverklaring staan (met laatste herinnering)",
-           tags=TAGS, auth=True)
+           tags=TAGS, auth=True, query=PagingQuery)
 async def agreement_overdue(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     page, size = paging(request)

@@ -9,10 +9,10 @@ from services.dossier import store
 from services.dossier.context import PARENT_SECRET, dossier_url, now, today
 from services.dossier.domain import parent_links
 from services.dossier.domain import workflow as wf
-from services.dossier.routes.common import Actor, answer_dossier, api, check_version, purpose_of, run
-from services.dossier.schemas import DossierView, ParentDecisionBody
+from services.dossier.routes.common import PURPOSE_HEADER, Actor, answer_dossier, api, check_version, purpose_of, run
+from services.dossier.schemas import DossierView, ParentDecisionBody, ParentQuery
 from services.dossier.views import dossier_view
-from shared.api import json_response, read_body
+from shared.api import Header, json_response, read_body, read_query
 from shared.app import DB, OUTBOX
 from shared.events.dossier_events import ParentResponded
 from shared.problems import Problem
@@ -21,10 +21,12 @@ TAGS = ("ouders",)
 INVALID = "Deze link is ongeldig. Gebruik de link uit de e-mail precies zoals die is verstuurd."
 EXPIRED = "Deze link is verlopen. Vraag uw kind om u een nieuwe link te sturen."
 REVOKED = "Deze link is niet meer geldig: er is een nieuwere link verstuurd of het dossier is intussen gewijzigd."
+TOKEN_HEADER = Header("X-Parent-Token", "the token of the parent's link (or ?token=)", max_length=500)
+LINK_STATUSES = (401, 404, 410)  # no link, a link that is not valid, an expired or replaced link
 
 
 async def _open(request: web.Request, conn: asyncpg.Connection, *, lock: bool = False):
-    token = request.headers.get("X-Parent-Token") or request.query.get("token")
+    token = request.headers.get("X-Parent-Token") or read_query(request, ParentQuery).token
     if not token:
         raise Problem(401, "Open de link uit de e-mail om het dossier te bekijken.", code="parent-link-missing")
     try:
@@ -44,7 +46,8 @@ async def _open(request: web.Request, conn: asyncpg.Connection, *, lock: bool = 
 
 
 @api.route("GET", "/v1/parent/dossier", summary="Het dossier lezen met de link uit de e-mail (ouder of verzorger)",
-           response=DossierView, tags=TAGS)
+           response=DossierView, tags=TAGS, query=ParentQuery, headers=(TOKEN_HEADER, PURPOSE_HEADER),
+           statuses=LINK_STATUSES)
 async def read(request: web.Request) -> web.Response:
     purpose = purpose_of(request)
     async with request.app[DB].acquire(timeout=10) as conn:
@@ -57,7 +60,8 @@ async def read(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/parent/decision",
            summary="Toestemming geven of bezwaar maken, met een opmerking (ouder of verzorger); If-Match",
-           body=ParentDecisionBody, response=DossierView, tags=TAGS)
+           body=ParentDecisionBody, response=DossierView, tags=TAGS, query=ParentQuery, if_match=True,
+           headers=(TOKEN_HEADER,), statuses=(*LINK_STATUSES, 409))
 async def decide(request: web.Request) -> web.Response:
     body = await read_body(request, ParentDecisionBody)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():

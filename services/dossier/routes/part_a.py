@@ -83,7 +83,7 @@ def student_name(row: Mapping[str, Any]) -> str:
 
 @api.route("PUT", "/v1/dossiers/{dossier_id}/part-a/{section_id}",
            summary="Een onderdeel van deel A opslaan (half ingevuld mag); If-Match: versie van het onderdeel",
-           body=SectionAnswers, response=SectionSaved, tags=TAGS, auth=True)
+           body=SectionAnswers, response=SectionSaved, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def save_section(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     require_student_link(principal)
@@ -134,7 +134,7 @@ async def my_mentors(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/submit",
            summary="Deel A versturen naar een mentor van de klas (alle verplichte onderdelen 100%); If-Match",
-           body=SubmitPartA, response=DossierView, tags=TAGS, auth=True)
+           body=SubmitPartA, response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def submit(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     require_student_link(principal)
@@ -164,7 +164,7 @@ async def submit(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/reset-to-part-a",
            summary="Terugzetten naar deel A (leerling, mentor, decaan; alleen zolang deel B niet is gestart); If-Match",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def reset(request: web.Request) -> web.Response:
     principal = await require(request, "student", *STAFF_ROLES)
     dossier_id = uuid_param(request, "dossier_id")

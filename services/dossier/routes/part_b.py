@@ -91,7 +91,7 @@ async def read_student_part(request: web.Request) -> web.Response:
 
 @api.route("PUT", "/v1/students/{student_id}/part-b/{section_id}",
            summary="Het leerling-specifieke deel van deel B opslaan, ook vóór er een dossier is; If-Match",
-           body=SectionAnswers, response=SectionSaved, tags=TAGS, auth=True)
+           body=SectionAnswers, response=SectionSaved, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def save_student_part(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     student_id = uuid_param(request, "student_id", STUDENT_NOT_FOUND)
@@ -120,7 +120,7 @@ async def _start(request: web.Request, conn: asyncpg.Connection, row: Mapping[st
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/part-b/start",
            summary="Deel B starten (daarna kan het dossier niet meer terug naar deel A); If-Match",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def start(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     dossier_id = uuid_param(request, "dossier_id")
@@ -136,7 +136,7 @@ async def start(request: web.Request) -> web.Response:
 @api.route("PUT", "/v1/dossiers/{dossier_id}/part-b/{section_id}",
            summary="Een onderdeel van deel B opslaan (leerling-specifiek: voor de leerling; dossier-specifiek: "
                    "na deel A); If-Match: versie van het onderdeel",
-           body=SectionAnswers, response=SectionSaved, tags=TAGS, auth=True)
+           body=SectionAnswers, response=SectionSaved, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def save_section(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     dossier_id = uuid_param(request, "dossier_id")
@@ -179,7 +179,7 @@ async def save_section(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/send-part-b",
            summary="Deel B goedkeuren en opsturen naar de leerling (alles 100%); If-Match",
-           response=DossierView, tags=TAGS, auth=True)
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
 async def send(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     dossier_id = uuid_param(request, "dossier_id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import math
 import secrets
 from datetime import date, datetime
@@ -51,8 +52,16 @@ def normalize_code(user_input: str) -> str:
     return s
 
 
-def hash_code(normalized: str) -> str:
-    """SHA-256 hex digest of a normalised code, for storage and lookup."""
+def hash_code(normalized: str, key: bytes) -> str:
+    """What is stored of a normalised code, and looked up by: a keyed hash (HMAC-SHA256 with
+    ACTIVATION_CODE_KEY). A code has about 50 bits; a plain hash of it in a database dump could be
+    brute-forced back to every working code, a keyed one not without the key."""
+    return "h1:" + hmac.new(key, normalized.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def legacy_hash_code(normalized: str) -> str:
+    """How codes issued before 2026-12 were stored (plain SHA-256): looked up as well, so those
+    keep working until they expire (31 July 2027 at the latest); drop it after that date."""
     return hashlib.sha256(normalized.encode("ascii")).hexdigest()
 
 

@@ -1,7 +1,9 @@
-"""How failures slow down and then block a key (pure; the counters live in ``store/throttle.py``).
+"""How tries slow down and then block a key (pure; the counters live in ``store/throttle.py``).
 
-From ``soft`` failures within a window on, each next try must wait a growing delay after the last
-failure (1 s, 2 s, 4 s, ... up to ``max_delay``); at ``hard`` failures the key is blocked for
+Every try is counted before it is checked (a try in flight counts as a failure until it turns out
+right), so tries made at the same moment count one by one. From ``soft`` counted tries within a
+window on, each next try must wait a growing delay after the last one (1 s, 2 s, 4 s, ... up to
+``max_delay``); with ``hard`` counted the key takes no more tries, and a failure then blocks it for
 ``block``.
 """
 from __future__ import annotations
@@ -22,3 +24,8 @@ class Limits:
         if failures < self.soft:
             return 0.0
         return min(self.max_delay, 2.0 ** (failures - self.soft))
+
+    def delays(self) -> list[float]:
+        """``delay(n)`` for every count that still allows a try (0 .. hard - 1), in order: the
+        table the counter's SQL looks the wait up in."""
+        return [self.delay(n) for n in range(self.hard)]

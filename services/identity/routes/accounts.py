@@ -1,10 +1,25 @@
 """Student registration (BSN + e-mail), the links in mails that set a password (verification,
 "wachtwoord vergeten", staff invitations).
 
-Registration answers the same whether or not the address or BSN already has an account: a new
-person gets a verification mail, the owner of an existing account a notice ("er is al een
-account"). The account is made only when the link is followed, so typing someone else's BSN
-claims nothing.
+**A BSN is a claim, not a key.** Whoever knows a student's BSN must gain nothing by typing it:
+
+- Registration makes nothing yet and answers the same (202, same text) in every case. The BSN is
+  checked (elfproef) and travels, encrypted, in the verification link mailed to the address typed
+  in; following the link makes an account for that *address*, with the BSN as its *claim*. Several
+  accounts (addresses) may claim one BSN: a second registration with the same BSN and another
+  address is mailed like the first. An address that has an account already gets a notice instead
+  ("er is al een account"); so does the account bound to the BSN (see below), so a student who
+  forgot their account hears of it. Nobody else is told anything about a BSN.
+- The binding that counts is the activation code (``activation_codes.py``): an account is linked to
+  a roster student when it redeems that student's code and, where the roster holds a BSN, its claim
+  equals it. One account per roster student: the first to redeem wins; every other account that
+  claimed that BSN and is linked to no student is released then (its claim is emptied and
+  ``bsn_released_at`` set; its owner is told at the next login). A squatter who registered first
+  with someone's BSN therefore blocks nobody: the real student registers too, gets the mail and
+  redeems the code from their school.
+- Registration mails are spaced: at most one per address per ``MAIL_REPEAT_SECONDS`` (the mail
+  guard), and registrations are counted per client IP address (``REGISTER_IP_*``, honouring
+  ``TRUSTED_PROXIES`` as login does); beyond either limit nothing is sent, with the same answer.
 """
 from __future__ import annotations
 
@@ -15,13 +30,17 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.identity.context import HASHER, VAULT, api, settings_of
+from services.identity.context import HASHER, VAULT, api, client_ip, settings_of
 from services.identity.domain.bsn import BsnError, normalize_bsn
 from services.identity.domain.emails import normalize_email
 from services.identity.domain.passwords import check_password
+from services.identity.domain.throttle import Limits
 from services.identity.schemas import Detail, SingleLineEmail
+from services.identity.settings import IdentitySettings
+from services.identity.store import throttle
 from services.identity.store.email_links import LINK_GONE, consume_link, issue_email_token, open_link
 from services.identity.store.mail_guard import mail_allowed
+from services.identity.store.sessions import access_ended, end_sessions
 from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
 from shared.events.identity_events import (AccountExistsNotice, PasswordChanged, PasswordResetRequested,
@@ -57,6 +76,12 @@ def _invalid(field: str, *messages: str) -> Problem:
                    errors=[{"field": field, "message": m} for m in messages])
 
 
+def register_limits(settings: IdentitySettings) -> Limits:
+    return Limits(settings.register_ip_soft_limit, settings.register_ip_hard_limit,
+                  timedelta(minutes=settings.throttle_window_minutes),
+                  timedelta(minutes=settings.throttle_block_minutes), settings.throttle_max_delay_seconds)
+
+
 @api.route("POST", "/v1/registrations", summary="Account aanmaken met BSN en e-mail (stap 2); "
            "stuurt een verificatiemail", body=RegistrationIn, response=Detail, status=202, tags=("account",))
 async def register(request: web.Request) -> web.Response:
@@ -68,23 +93,42 @@ async def register(request: web.Request) -> web.Response:
     settings, vault, outbox = settings_of(request), request.app[VAULT], request.app[OUTBOX]
     email = normalize_email(str(body.email))
     bsn_hmac = vault.bsn_hash(bsn)
+    ip_key = vault.lookup_hash(client_ip(request), purpose="register-ip")
+    limits = register_limits(settings)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        owners = await conn.fetch("SELECT id, email FROM accounts WHERE email = $1 OR bsn_hmac = $2", email, bsn_hmac)
-        if owners:
-            for owner in owners:
-                if await mail_allowed(conn, vault, "exists", owner["email"], settings.mail_repeat_seconds):
-                    await outbox.add(conn, AccountExistsNotice(
-                        account_id=owner["id"], email=owner["email"], login_url=settings.link("/inloggen"),
-                        reset_url=settings.link("/account/wachtwoord-vergeten")), subject=str(owner["id"]))
-        else:
-            token_id = uuid.uuid4()
-            token, expires_at = await issue_email_token(
-                conn, purpose="verification", email=email, ttl=timedelta(hours=settings.verification_ttl_hours),
-                bsn_ciphertext=vault.encrypt_bsn(bsn), bsn_hmac=bsn_hmac, token_id=token_id)
-            await outbox.add(conn, VerificationRequested(
-                verification_id=token_id, email=email, expires_at=expires_at,
-                verify_url=settings.link(f"/account/verifieren?token={token}")), subject=str(token_id))
+        # every registration counts for the client's address (as a failure counts for a login);
+        # then at most one mail per address per interval. Beyond either, nothing is sent, and the
+        # answer is the same.
+        counted = await throttle.reserve(conn, [("register-ip", ip_key, limits)])
+        if counted:
+            await throttle.failed(conn, "register-ip", ip_key, limits)
+        if counted and await mail_allowed(conn, vault, "register", email, settings.mail_repeat_seconds):
+            owner = await conn.fetchrow("SELECT id, email FROM accounts WHERE email = $1", email)
+            if owner is not None:
+                await _exists_notice(conn, outbox, settings, owner)
+            else:
+                token_id = uuid.uuid4()
+                token, expires_at = await issue_email_token(
+                    conn, purpose="verification", email=email,
+                    ttl=timedelta(hours=settings.verification_ttl_hours),
+                    bsn_ciphertext=vault.encrypt_bsn(bsn), bsn_hmac=bsn_hmac, token_id=token_id)
+                await outbox.add(conn, VerificationRequested(
+                    verification_id=token_id, email=email, expires_at=expires_at,
+                    verify_url=settings.link(f"/account/verifieren?token={token}")), subject=str(token_id))
+            # the account bound to this BSN (a redeemed code): its owner hears that someone tried
+            bound = await conn.fetchrow(
+                """SELECT a.id, a.email FROM accounts a JOIN students s ON s.account_id = a.id
+                   WHERE a.bsn_hmac = $1 AND s.bsn_hmac = $1 AND a.email <> $2""", bsn_hmac, email)
+            if bound is not None and await mail_allowed(conn, vault, "exists", bound["email"],
+                                                        settings.mail_repeat_seconds):
+                await _exists_notice(conn, outbox, settings, bound)
     return json_response(Detail(detail=REGISTERED), status=202)
+
+
+async def _exists_notice(conn: asyncpg.Connection, outbox, settings: IdentitySettings, owner: asyncpg.Record) -> None:
+    await outbox.add(conn, AccountExistsNotice(
+        account_id=owner["id"], email=owner["email"], login_url=settings.link("/inloggen"),
+        reset_url=settings.link("/account/wachtwoord-vergeten")), subject=str(owner["id"]))
 
 
 async def _new_password_hash(request: web.Request, password: str, email: str) -> str:
@@ -96,7 +140,7 @@ async def _new_password_hash(request: web.Request, password: str, email: str) ->
 
 @api.route("POST", "/v1/registrations/confirm", summary="Link uit de verificatiemail volgen: e-mailadres "
            "bevestigd, wachtwoord gekozen, account gemaakt (stap 3-4)", body=PasswordLinkIn, response=Detail,
-           tags=("account",))
+           tags=("account",), statuses=(409, 410))
 async def confirm_registration(request: web.Request) -> web.Response:
     body = await read_body(request, PasswordLinkIn)
     async with request.app[DB].acquire(timeout=10) as conn:
@@ -110,8 +154,8 @@ async def confirm_registration(request: web.Request) -> web.Response:
                                          password_changed_at)
                    VALUES ($1, $2, 'student', $3, now(), $4, $5, now())""",
                 uuid.uuid4(), link["email"], password_hash, link["bsn_ciphertext"], link["bsn_hmac"])
-    except asyncpg.UniqueViolationError:  # an account was made meanwhile (another link, the same person)
-        raise Problem(409, "Er is al een account voor deze gegevens. Log in, of kies 'wachtwoord vergeten'.",
+    except asyncpg.UniqueViolationError:  # an account for this address was made meanwhile (another link)
+        raise Problem(409, "Er is al een account met dit e-mailadres. Log in, of kies 'wachtwoord vergeten'.",
                       code="account-exists") from None
     return json_response(Detail(detail="Je e-mailadres is bevestigd en je wachtwoord is ingesteld. "
                                        "Je kunt nu inloggen met je e-mailadres en wachtwoord."))
@@ -154,17 +198,17 @@ async def _set_password_by_link(request: web.Request, body: PasswordLinkIn, purp
         # every open link of this account stops working, every session ends
         await conn.execute("""UPDATE email_tokens SET used_at = now() WHERE account_id = $1 AND used_at IS NULL
                               AND purpose IN ('password_reset', 'invitation')""", account["id"])
-        ended = await conn.fetchval(
-            """WITH e AS (UPDATE sessions SET ended_at = now() WHERE account_id = $1 AND ended_at IS NULL RETURNING 1)
-               SELECT count(*) FROM e""", account["id"])
+        ended, ended_at = await end_sessions(conn, account["id"])
         if purpose == "password_reset" or ended:
+            # every service refuses the tokens made until now
+            await access_ended(conn, request.app[OUTBOX], account["id"], "password_changed", ended_at)
             await request.app[OUTBOX].add(conn, PasswordChanged(
                 account_id=account["id"], email=account["email"], changed_at=account["password_changed_at"]),
                 subject=str(account["id"]))
 
 
 @api.route("POST", "/v1/password-resets/confirm", summary="Nieuw wachtwoord via de link uit de mail; beëindigt "
-           "alle sessies", body=PasswordLinkIn, response=Detail, tags=("account",))
+           "alle sessies", body=PasswordLinkIn, response=Detail, tags=("account",), statuses=(410,))
 async def confirm_reset(request: web.Request) -> web.Response:
     body = await read_body(request, PasswordLinkIn)
     await _set_password_by_link(request, body, "password_reset")
@@ -173,7 +217,7 @@ async def confirm_reset(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/invitations/accept", summary="Uitnodiging aannemen: wachtwoord kiezen (medewerkers)",
-           body=PasswordLinkIn, response=Detail, tags=("account",))
+           body=PasswordLinkIn, response=Detail, tags=("account",), statuses=(410,))
 async def accept_invitation(request: web.Request) -> web.Response:
     body = await read_body(request, PasswordLinkIn)
     await _set_password_by_link(request, body, "invitation")

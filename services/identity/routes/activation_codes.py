@@ -10,8 +10,11 @@ by a logged-in student, which links the account to the roster record.
   (identity.activation_code_issued) or the print job (identity.activation_letters_requested).
 - ``Idempotency-Key`` (header or body field): the same request again returns the first answer and
   makes no second batch (a double click).
-- Redeeming: where the roster holds the student's BSN, the account's BSN must match (else the same
-  answer as a wrong code); wrong codes are throttled per account.
+- Redeeming binds the account to the roster student (one account per student): where the roster
+  holds the student's BSN, the BSN the account claimed at registration must match (else the same
+  answer as a wrong code), and every other account that claimed that BSN and is linked to nobody
+  is released (``store/bsn_claims.py``; the rule: ``accounts.py``). Tries are throttled per
+  account, counted before the code is looked up, so parallel tries cannot pass the limit.
 """
 from __future__ import annotations
 
@@ -29,34 +32,43 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.identity.access import CODE_ISSUERS, caller
 from services.identity.context import VAULT, api, settings_of, single_line_param
 from services.identity.domain.activation_codes import (CodeFormatError, CodeStatus, code_status, default_expiry,
-                                                       hash_code, new_code, normalize_code)
+                                                       hash_code, legacy_hash_code, new_code, normalize_code)
 from services.identity.domain.names import full_name, sort_name
 from services.identity.domain.throttle import Limits
 from services.identity.routes.sessions import fresh_access_token
 from services.identity.schemas import StudentOut, single_line
 from services.identity.settings import IdentitySettings
 from services.identity.store import throttle
+from services.identity.store.bsn_claims import release_other_claims
 from services.identity.store.students import STUDENT_QUERY, student_event, student_out
-from shared.api import json_response, read_body
+from shared.api import Header, json_response, omittable, read_body
 from shared.app import DB, OUTBOX
 from shared.auth import require
 from shared.events.identity_events import (ActivationCodeIssued, ActivationCodeRedeemed, ActivationLetter,
-                                           ActivationLettersRequested)
+                                           ActivationLettersRequested, BsnClaimReleased)
 from shared.problems import Problem
 from shared.text import SingleLine
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 WRONG_CODE = "Deze activatiecode klopt niet. Controleer de code, of vraag je mentor of decaan om een nieuwe."
 EXPIRED_CODE = "Deze activatiecode is verlopen. Vraag je mentor of decaan om een nieuwe."
+ALREADY_LINKED = ("Je account is al gekoppeld aan een leerling. Neem contact op met je mentor of decaan als dat "
+                  "niet klopt.")
 CHANNEL_LABEL = {"email": "per e-mail", "letter": "per brief"}
 
 
+IDEMPOTENCY_KEY = Header("Idempotency-Key", "zelfde sleutel, zelfde batch: een herhaald verzoek maakt geen tweede "
+                                            "(of het veld idempotency_key)")
+
+
 class IssueIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Exactly one of school_year, class_id and student_id: who get a code."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["school_year"]}, {"required": ["class_id"]}, {"required": ["student_id"]}]})
     channel: Literal["email", "letter"]
-    school_year: int | None = Field(None, ge=1, le=8, description="een heel leerjaar")
-    class_id: uuid.UUID | None = Field(None, description="één klas")
-    student_id: uuid.UUID | None = Field(None, description="één leerling")
+    school_year: int = omittable(ge=1, le=8, strict=True, description="een heel leerjaar")
+    class_id: uuid.UUID = omittable(description="één klas")
+    student_id: uuid.UUID = omittable(description="één leerling")
     idempotency_key: single_line(min_length=1, max_length=200) | None = Field(
         None, description="of de header Idempotency-Key: zelfde sleutel, zelfde batch")
 
@@ -123,7 +135,7 @@ def _skip_reason(r: asyncpg.Record, status: CodeStatus, body: IssueIn) -> str | 
 
 @api.route("POST", "/v1/activation-codes", summary="Activatiecodes verstrekken aan een leerjaar, klas of leerling, "
            "per e-mail of brief (decaan: school; mentor: eigen klassen)", body=IssueIn, response=BatchOut,
-           status=201, tags=("activatiecodes",), auth=True)
+           status=201, tags=("activatiecodes",), auth=True, statuses=(404,), headers=(IDEMPOTENCY_KEY,))
 async def issue_codes(request: web.Request) -> web.Response:
     await require(request, *CODE_ISSUERS)
     body = await read_body(request, IssueIn)
@@ -176,7 +188,7 @@ async def issue_codes(request: web.Request) -> web.Response:
                 """INSERT INTO activation_codes (id, student_id, batch_id, code_hash, channel, expires_on)
                    SELECT i, s, $3, h, $4, $5 FROM unnest($1::uuid[], $2::uuid[], $6::text[]) AS t(i, s, h)""",
                 code_ids, ids, batch_id, body.channel, expires_on,
-                [hash_code(normalize_code(code)) for _, _, code in issue])
+                [hash_code(normalize_code(code), settings.code_key_bytes()) for _, _, code in issue])
             school_name = await conn.fetchval("SELECT name FROM schools WHERE id = $1", who.school_id)
             register_url = settings.link("/account/nieuw")
             await outbox.add_many(conn, [(ActivationCodeIssued(
@@ -215,6 +227,8 @@ class RedeemOut(BaseModel):
     detail: str
     student: StudentOut
     access_token: str = Field(description="a fresh access token that names the linked student record")
+    released_claims: int = Field(0, description="other accounts that had claimed this student's BSN and were "
+                                                "released by this redemption")
 
 
 def redeem_limits(settings: IdentitySettings) -> Limits:
@@ -225,7 +239,7 @@ def redeem_limits(settings: IdentitySettings) -> Limits:
 
 @api.route("POST", "/v1/activation-codes/redeem", summary="Activatiecode inwisselen (leerling, stap 6): koppelt het "
            "account aan de leerling op de school", body=RedeemIn, response=RedeemOut, tags=("activatiecodes",),
-           auth=True)
+           auth=True, statuses=(409,))
 async def redeem_code(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     body = await read_body(request, RedeemIn)
@@ -237,45 +251,64 @@ async def redeem_code(request: web.Request) -> web.Response:
     limits = redeem_limits(settings)
     key = vault.lookup_hash(str(principal.account_id), purpose="redeem")
     failure: str | None = None
-    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        if not await throttle.allowed(conn, [("redeem", key, limits)]):
+    released: list[asyncpg.Record] = []
+    async with request.app[DB].acquire(timeout=10) as conn:
+        # the try is counted (in flight) before the code is looked up: parallel tries count one by
+        # one, and one beyond the limit is refused without a look-up, with the answer of a wrong code
+        if not await throttle.reserve(conn, [("redeem", key, limits)]):
             raise Problem(422, WRONG_CODE, code="wrong-code", errors=[{"field": "code", "message": WRONG_CODE}])
-        account = await conn.fetchrow("SELECT id, bsn_hmac FROM accounts WHERE id = $1 FOR UPDATE",
-                                      principal.account_id)
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        # the code and its student before the account: the order in which every redemption locks
         code = await conn.fetchrow(
             """SELECT ac.*, s.bsn_hmac, s.account_id FROM activation_codes ac JOIN students s ON s.id = ac.student_id
-               WHERE ac.code_hash = $1 FOR UPDATE OF ac, s""", hash_code(normalized))
+               WHERE ac.code_hash = ANY($1::text[]) FOR UPDATE OF ac, s""",
+            [hash_code(normalized, settings.code_key_bytes()), legacy_hash_code(normalized)])
+        account = await conn.fetchrow("SELECT id, bsn_hmac FROM accounts WHERE id = $1 FOR UPDATE",
+                                      principal.account_id)
         linked = await conn.fetchval("SELECT id FROM students WHERE account_id = $1", principal.account_id)
         already_mine = code is not None and code["redeemed_by"] == account["id"] and linked == code["student_id"]
-        if not already_mine:
-            if (code is None or code["invalidated_at"] is not None or code["redeemed_at"] is not None
-                    or code["account_id"] is not None
-                    or (code["bsn_hmac"] is not None and code["bsn_hmac"] != account["bsn_hmac"])):
-                failure = WRONG_CODE
-                await throttle.record_failure(conn, "redeem", key, limits)
-            elif code_status(code["issued_at"], code["expires_on"], None, datetime.now(UTC)) is CodeStatus.EXPIRED:
-                failure = EXPIRED_CODE
-            elif linked is not None:
-                raise Problem(409, "Je account is al gekoppeld aan een leerling. Neem contact op met je mentor of "
-                              "decaan als dat niet klopt.", code="already-linked")
-            else:
-                await conn.execute("UPDATE activation_codes SET redeemed_at = now(), redeemed_by = $2 WHERE id = $1",
-                                   code["id"], account["id"])
-                student = await conn.fetchrow(
-                    "UPDATE students SET account_id = $2, updated_at = now() WHERE id = $1 RETURNING *",
-                    code["student_id"], account["id"])
-                await throttle.reset(conn, "redeem", key)
-                class_name = await conn.fetchval("SELECT name FROM classes WHERE id = $1", student["class_id"])
-                await outbox.add(conn, ActivationCodeRedeemed(student_id=student["id"], account_id=account["id"],
-                                                              school_id=student["school_id"]),
-                                 subject=str(student["id"]))
-                await outbox.add(conn, student_event(student, class_name), subject=str(student["id"]))
+        if already_mine:  # a second click
+            await throttle.release(conn, "redeem", key)
+        elif (code is None or code["invalidated_at"] is not None or code["redeemed_at"] is not None
+                or code["account_id"] is not None
+                or (code["bsn_hmac"] is not None and code["bsn_hmac"] != account["bsn_hmac"])):
+            failure = WRONG_CODE
+            await throttle.failed(conn, "redeem", key, limits)
+        elif code_status(code["issued_at"], code["expires_on"], None, datetime.now(UTC)) is CodeStatus.EXPIRED:
+            failure = EXPIRED_CODE  # a real code, no guess
+            await throttle.release(conn, "redeem", key)
+        elif linked is not None:
+            failure = ALREADY_LINKED  # a real code, no guess
+            await throttle.release(conn, "redeem", key)
+        else:
+            await conn.execute("UPDATE activation_codes SET redeemed_at = now(), redeemed_by = $2 WHERE id = $1",
+                               code["id"], account["id"])
+            student = await conn.fetchrow(
+                "UPDATE students SET account_id = $2, updated_at = now() WHERE id = $1 RETURNING *",
+                code["student_id"], account["id"])
+            await throttle.reset(conn, "redeem", key)
+            if code["bsn_hmac"] is not None:  # bound by the BSN: the other claims on it go, and their
+                # owners are told (a mail now, and GET /v1/me "notice" at their next login)
+                released = await release_other_claims(conn, code["bsn_hmac"], account["id"])
+                await outbox.add_many(conn, [(BsnClaimReleased(
+                    account_id=r["id"], email=r["email"], released_at=r["bsn_released_at"],
+                    login_url=settings.link("/inloggen")), str(r["id"])) for r in released])
+            class_name = await conn.fetchval("SELECT name FROM classes WHERE id = $1", student["class_id"])
+            await outbox.add(conn, ActivationCodeRedeemed(student_id=student["id"], account_id=account["id"],
+                                                          school_id=student["school_id"]),
+                             subject=str(student["id"]))
+            await outbox.add(conn, student_event(student, class_name), subject=str(student["id"]))
         if failure is None:
             row = await conn.fetchrow(STUDENT_QUERY + " WHERE s.id = $1", code["student_id"])
             token = await fresh_access_token(request, conn, principal)
+    if failure == ALREADY_LINKED:
+        raise Problem(409, ALREADY_LINKED, code="already-linked")
     if failure is not None:
         raise Problem(422, failure, code="wrong-code" if failure == WRONG_CODE else "code-expired",
                       errors=[{"field": "code", "message": failure}])
-    return json_response(RedeemOut(detail="Gelukt! Je account is gekoppeld aan je school. Je kunt nu een nieuw "
-                                          "dossier starten.", student=student_out(row, datetime.now(UTC)),
-                                   access_token=token))
+    detail = "Gelukt! Je account is gekoppeld aan je school. Je kunt nu een nieuw dossier starten."
+    if released:
+        detail += (" Er waren nog andere accounts gemaakt met jouw BSN; die zijn nu niet meer aan jouw BSN "
+                   "gekoppeld. Alleen dit account hoort bij jou als leerling.")
+    return json_response(RedeemOut(detail=detail, student=student_out(row, datetime.now(UTC)), access_token=token,
+                                   released_claims=len(released)))

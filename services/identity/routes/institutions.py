@@ -3,12 +3,12 @@ choose a programme from it; no login needed)."""
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from services.identity.context import api, path_uuid, single_line_param
+from services.identity.context import api, path_uuid
 from services.identity.schemas import SchoolOut
 from services.identity.store.schools import NO_SCHOOL, load_school, load_schools
-from shared.api import json_response
+from shared.api import Query, json_response, read_query
 from shared.app import DB
 from shared.problems import Problem
 
@@ -17,11 +17,16 @@ class InstitutionList(BaseModel):
     institutions: list[SchoolOut]
 
 
+class InstitutionQuery(Query):
+    q: str = Field("", max_length=100, description="part of the name, city or BRIN of the institution, or of a "
+                                                   "programme's name, CREBO or location (case does not matter)")
+
+
 @api.route("GET", "/v1/institutions",
            summary="Deelnemende MBO-instellingen met hun opleidingen (openbaar; zoeken met ?q=)",
-           response=InstitutionList, tags=("catalogus",))
+           response=InstitutionList, tags=("catalogus",), query=InstitutionQuery)
 async def list_institutions(request: web.Request) -> web.Response:
-    q = single_line_param(request.query.get("q", "").strip(), "q")[:100]
+    q = read_query(request, InstitutionQuery).q.strip()
     async with request.app[DB].acquire(timeout=10) as conn:
         ids = [r["id"] for r in await conn.fetch(
             "SELECT id FROM schools WHERE kind = 'mbo' AND participates ORDER BY name")]

@@ -1,5 +1,5 @@
 """Who am I: the caller's role, school or institution, classes or linked student, as they are now
-(read fresh, not from the token)."""
+(read fresh, not from the token); for a student whose BSN claim was released, a notice saying so."""
 from __future__ import annotations
 
 import uuid
@@ -11,6 +11,7 @@ from services.identity.context import api
 from services.identity.domain.names import full_name
 from services.identity.routes.sessions import NOT_LOGGED_IN
 from services.identity.schemas import Ref
+from services.identity.store.bsn_claims import released_notice
 from services.identity.store.principals import principal_for
 from shared.api import json_response
 from shared.app import DB
@@ -40,6 +41,8 @@ class MeOut(BaseModel):
     institution: Ref | None = None
     classes: list[Ref] = []
     student: StudentLink | None = Field(None, description="the roster record, once an activation code is redeemed")
+    notice: str | None = Field(None, description="something to tell the person now (Dutch): a student whose BSN claim "
+                                                 "was released because another account redeemed the code")
 
 
 @api.route("GET", "/v1/me", summary="Wie ben ik: rol, school, klassen of gekoppelde leerling", response=MeOut,
@@ -60,6 +63,8 @@ async def me(request: web.Request) -> web.Response:
         if now.class_ids:
             out.classes = [Ref(id=r["id"], name=r["name"]) for r in await conn.fetch(
                 "SELECT id, name FROM classes WHERE id = ANY($1::uuid[]) ORDER BY name", list(now.class_ids))]
+        if now.role == "student" and not now.student_id:
+            out.notice = await released_notice(conn, p.account_id)
         if now.student_id:
             s = await conn.fetchrow(
                 """SELECT s.*, c.name AS class_name, sc.name AS school_name FROM students s

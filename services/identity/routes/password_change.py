@@ -1,8 +1,11 @@
 """Changing the password while logged in ("wachtwoord wijzigen"): with the current password, under
 the same rules as a new one. Wrong current passwords count towards a block like failed logins; the
-other sessions of the account end (a stolen session does not outlive the change), open reset links
-stop working, and the owner gets a notice mail."""
+other sessions of the account end (a stolen session does not outlive the change; identity.access_ended
+tells the other services), open reset links stop working, and the owner gets a notice mail. A try is
+counted before the current password is checked, so parallel tries cannot pass the limit."""
 from __future__ import annotations
+
+import uuid
 
 import asyncpg
 from aiohttp import web
@@ -13,6 +16,7 @@ from services.identity.domain.passwords import check_password
 from services.identity.routes.sessions import NOT_LOGGED_IN, login_limits
 from services.identity.schemas import Detail
 from services.identity.store import throttle
+from services.identity.store.sessions import access_ended, end_sessions
 from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
 from shared.auth import Principal, require
@@ -46,7 +50,8 @@ async def _account(conn: asyncpg.Connection, principal: Principal) -> asyncpg.Re
 
 
 @api.route("POST", "/v1/me/password", summary="Wachtwoord wijzigen (ingelogd) met het huidige wachtwoord; "
-           "de andere sessies eindigen", body=PasswordChangeIn, response=Detail, tags=("account",), auth=True)
+           "de andere sessies eindigen", body=PasswordChangeIn, response=Detail, tags=("account",), auth=True,
+           statuses=(409, 429))
 async def change_password(request: web.Request) -> web.Response:
     principal = await require(request)
     body = await read_body(request, PasswordChangeIn)
@@ -55,12 +60,16 @@ async def change_password(request: web.Request) -> web.Response:
     key = request.app[VAULT].lookup_hash(str(principal.account_id), purpose="password-change")
     async with request.app[DB].acquire(timeout=10) as conn:
         account = await _account(conn, principal)
-        if not await throttle.allowed(conn, [("password-change", key, limits)]):
+        # counted before the (slow) check: parallel tries count one by one; one beyond the limit is
+        # refused without a check
+        if not await throttle.reserve(conn, [("password-change", key, limits)]):
             raise Problem(429, TOO_MANY, code="too-many-tries")
-    if not await hasher.verify(account["password_hash"], body.current_password):  # off the loop
-        async with request.app[DB].acquire(timeout=10) as conn:
-            await throttle.record_failure(conn, "password-change", key, limits)
-        raise _invalid("current_password", WRONG_CURRENT)
+    right = await hasher.verify(account["password_hash"], body.current_password)  # off the loop
+    async with request.app[DB].acquire(timeout=10) as conn:
+        if not right:
+            await throttle.failed(conn, "password-change", key, limits)
+            raise _invalid("current_password", WRONG_CURRENT)
+        await throttle.reset(conn, "password-change", key)  # the right password, as a login
     if body.new_password == body.current_password:
         raise _invalid("new_password", "Kies een ander wachtwoord dan je huidige.")
     if problems := check_password(body.new_password, email=account["email"]):
@@ -77,10 +86,10 @@ async def change_password(request: web.Request) -> web.Response:
         await conn.execute("""UPDATE email_tokens SET used_at = now()
                               WHERE account_id = $1 AND used_at IS NULL AND purpose = 'password_reset'""",
                            account["id"])
-        await conn.execute("""UPDATE sessions SET ended_at = now()
-                              WHERE account_id = $1 AND ended_at IS NULL AND id <> $2::uuid""",
-                           account["id"], principal.session_id)
-        await throttle.reset(conn, "password-change", key)
+        # the other sessions end; every service refuses the tokens made until now (this session's
+        # too: its refresh token, which goes on working, makes a new one)
+        _, ended_at = await end_sessions(conn, account["id"], keep=uuid.UUID(principal.session_id))
+        await access_ended(conn, request.app[OUTBOX], account["id"], "password_changed", ended_at)
         await request.app[OUTBOX].add(conn, PasswordChanged(
             account_id=account["id"], email=account["email"], changed_at=changed_at), subject=str(account["id"]))
     return json_response(Detail(detail="Je wachtwoord is gewijzigd. Op andere apparaten ben je uitgelogd."))

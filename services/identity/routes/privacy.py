@@ -144,7 +144,7 @@ def _code(c, now: datetime) -> CodeData:
 
 
 @api.route("GET", "/v1/me/data", summary="Al mijn gegevens in identity, als JSON (recht op inzage; leerling). "
-           "Het BSN alleen gemaskeerd", response=MyData, tags=("privacy",), auth=True)
+           "Het BSN alleen gemaskeerd", response=MyData, tags=("privacy",), auth=True, statuses=(404,))
 async def my_data(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     vault = request.app[VAULT]

@@ -90,7 +90,8 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
 @api.route("POST", "/v1/roster/imports", summary="Leerlingenbestand (CSV uit het administratiepakket) inlezen "
            "(schoolbeheerder). Stuur het bestand als body met Content-Type: text/csv. Een bestand met fouten: 422 "
            "met elke fout, er verandert niets; een goed bestand: 202 en een inlezing op de achtergrond (Location)",
-           response=ImportJobOut, status=202, tags=("leerlingen",), auth=True)
+           response=ImportJobOut, status=202, tags=("leerlingen",), auth=True, consumes="text/csv",
+           statuses=(409, 422))
 async def import_roster(request: web.Request) -> web.Response:
     settings, vault, outbox = settings_of(request), request.app[VAULT], request.app[OUTBOX]
     async with request.app[DB].acquire(timeout=10) as conn:

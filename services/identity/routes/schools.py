@@ -17,7 +17,7 @@ from services.identity.context import api, path_uuid
 from services.identity.schemas import LocationIn, ProgrammeIn, SchoolIn, SchoolList, SchoolOut, single_line
 from services.identity.store.schools import (NO_SCHOOL, check_location, load_school, load_schools, mbo_for_change,
                                              publish_school, upsert_location, upsert_programme, upsert_school)
-from shared.api import json_response, read_body
+from shared.api import Query, QueryInt, json_response, omittable, read_body, read_query
 from shared.app import DB, OUTBOX
 from shared.auth import require
 from shared.problems import Problem, validation_problem
@@ -27,34 +27,36 @@ NO_PROGRAMME = "Deze opleiding bestaat niet."
 
 
 class SchoolPatch(BaseModel):
+    """What changes; a field left out stays as it is. Only BRIN and city can be emptied (null)."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: single_line(min_length=2, max_length=200) | None = None
-    brin: single_line(pattern=r"^[0-9]{2}[A-Z]{2}$") | None = None
-    city: single_line(max_length=100) | None = None
-    participates: bool | None = None
-    parent_rule: Literal["consent", "inspection", "none"] | None = None
+    name: single_line(min_length=2, max_length=200) = omittable()
+    brin: single_line(pattern=r"^[0-9]{2}[A-Z]{2}$") | None = Field(None, description="null: geen BRIN-nummer")
+    city: single_line(max_length=100) | None = Field(None, description="null: geen plaats")
+    participates: bool = omittable(strict=True)
+    parent_rule: Literal["consent", "inspection", "none"] = omittable()
 
 
 class ProgrammePatch(BaseModel):
+    """What changes; a field left out stays as it is. Only the location can be emptied (null)."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: single_line(min_length=2, max_length=200) | None = None
-    level: int | None = Field(None, ge=1, le=4)
-    pathway: Literal["BOL", "BBL"] | None = None
-    location_id: uuid.UUID | None = None
-    active: bool | None = None
+    name: single_line(min_length=2, max_length=200) = omittable()
+    level: int = omittable(ge=1, le=4, strict=True)
+    pathway: Literal["BOL", "BBL"] = omittable()
+    location_id: uuid.UUID | None = Field(None, description="null: geen locatie")
+    active: bool = omittable(strict=True, description="false: uit de catalogus")
 
 
 def _member_school(principal) -> uuid.UUID | None:
     return principal.school_id or principal.institution_id
 
 
-class SchoolQuery(BaseModel):
+class SchoolQuery(Query):
     """The administrator's list: school names are no personal data, so the search is in the query."""
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     q: SingleLine = Field("", max_length=100, description="every word in the name, city or BRIN (case does not matter)")
     kind: Literal["vo", "mbo"] | None = None
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(50, ge=1, le=200)
+    page: QueryInt = Field(1, ge=1, le=100_000)
+    page_size: QueryInt = Field(50, ge=1, le=200)
 
 
 class SchoolPage(SchoolList):
@@ -65,13 +67,10 @@ class SchoolPage(SchoolList):
 
 @api.route("GET", "/v1/schools", summary="Scholen en instellingen (beheerder: alle, met ?q=, ?kind=vo|mbo, "
                                          "?page= en ?page_size=; medewerker: de eigen)",
-           response=SchoolPage, tags=("scholen",), auth=True)
+           response=SchoolPage, tags=("scholen",), auth=True, query=SchoolQuery)
 async def list_schools(request: web.Request) -> web.Response:
     principal = await require(request, "admin", "school_admin", "counsellor", "mentor", "mbo_staff")
-    try:
-        query = SchoolQuery.model_validate(dict(request.query))
-    except ValidationError as exc:
-        raise validation_problem(exc) from None
+    query = read_query(request, SchoolQuery)
     async with request.app[DB].acquire(timeout=10) as conn:
         if principal.role == "admin":
             args: list = [query.kind]
@@ -93,7 +92,7 @@ async def list_schools(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/schools", summary="Nieuwe school of MBO-instelling (beheerder)", body=SchoolIn,
-           response=SchoolOut, status=201, tags=("scholen",), auth=True)
+           response=SchoolOut, status=201, tags=("scholen",), auth=True, statuses=(409,))
 async def create_school(request: web.Request) -> web.Response:
     await require(request, "admin")
     body = await read_body(request, SchoolIn)
@@ -120,7 +119,7 @@ async def get_school(request: web.Request) -> web.Response:
 
 @api.route("PATCH", "/v1/schools/{school_id}",
            summary="School wijzigen (beheerder; schoolbeheerder: alleen de ouderregel van de eigen school)",
-           body=SchoolPatch, response=SchoolOut, tags=("scholen",), auth=True)
+           body=SchoolPatch, response=SchoolOut, tags=("scholen",), auth=True, statuses=(409,))
 async def patch_school(request: web.Request) -> web.Response:
     principal = await require(request, "admin", "school_admin")
     school_id = path_uuid(request, "school_id", NO_SCHOOL)
@@ -151,7 +150,7 @@ async def patch_school(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/schools/{school_id}/locations", summary="Locatie toevoegen aan een MBO-instelling (beheerder)",
-           body=LocationIn, response=SchoolOut, status=201, tags=("scholen",), auth=True)
+           body=LocationIn, response=SchoolOut, status=201, tags=("scholen",), auth=True, statuses=(409,))
 async def add_location(request: web.Request) -> web.Response:
     await require(request, "admin")
     school_id = path_uuid(request, "school_id", NO_SCHOOL)
@@ -164,7 +163,7 @@ async def add_location(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/schools/{school_id}/programmes", summary="Opleiding toevoegen aan de catalogus (beheerder)",
-           body=ProgrammeIn, response=SchoolOut, status=201, tags=("scholen",), auth=True)
+           body=ProgrammeIn, response=SchoolOut, status=201, tags=("scholen",), auth=True, statuses=(409,))
 async def add_programme(request: web.Request) -> web.Response:
     await require(request, "admin")
     school_id = path_uuid(request, "school_id", NO_SCHOOL)
@@ -177,7 +176,7 @@ async def add_programme(request: web.Request) -> web.Response:
 
 
 @api.route("PATCH", "/v1/programmes/{programme_id}", summary="Opleiding wijzigen of uit de catalogus halen (beheerder)",
-           body=ProgrammePatch, response=SchoolOut, tags=("scholen",), auth=True)
+           body=ProgrammePatch, response=SchoolOut, tags=("scholen",), auth=True, statuses=(409,))
 async def patch_programme(request: web.Request) -> web.Response:
     await require(request, "admin")
     programme_id = path_uuid(request, "programme_id", NO_PROGRAMME)

@@ -1,5 +1,8 @@
 """Logging in and out: an access token (Ed25519, 15 minutes) plus a server-side session whose
-opaque refresh token rotates on every use. Throttled per account and per address."""
+opaque refresh token rotates on every use. Throttled per account and per address: a try is counted
+before the password is checked (``store/throttle.py``), so parallel tries cannot pass the limit.
+A logout, and a refresh token used twice (its session ends), publish identity.access_ended, so the
+other services refuse the session's access tokens at once."""
 from __future__ import annotations
 
 import uuid
@@ -16,8 +19,9 @@ from services.identity.domain.tokens import hash_token, new_token
 from services.identity.settings import IdentitySettings
 from services.identity.store import throttle
 from services.identity.store.principals import principal_for
+from services.identity.store.sessions import access_ended, end_sessions
 from shared.api import json_response, read_body
-from shared.app import DB
+from shared.app import DB, OUTBOX
 from shared.auth import Principal, require
 from shared.problems import Problem
 from shared.text import SingleLine
@@ -76,7 +80,7 @@ async def fresh_access_token(request: web.Request, conn: asyncpg.Connection, pri
 
 
 @api.route("POST", "/v1/sessions", summary="Inloggen met e-mail en wachtwoord: access token en refresh token",
-           body=LoginIn, response=TokenOut, status=201, tags=("inloggen",))
+           body=LoginIn, response=TokenOut, status=201, tags=("inloggen",), statuses=(401,))
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LoginIn)
     settings, vault, hasher = settings_of(request), request.app[VAULT], request.app[HASHER]
@@ -84,27 +88,30 @@ async def login(request: web.Request) -> web.Response:
     account_limits, ip_limits = login_limits(settings)
     account_key = vault.lookup_hash(email, purpose="login-account")
     ip_key = vault.lookup_hash(client_ip(request), purpose="login-ip")
+    # the try is counted before the (slow) check: parallel tries count one by one, and one beyond the
+    # limit is refused without a check, with the answer of a wrong password
+    checks = [("login-account", account_key, account_limits), ("login-ip", ip_key, ip_limits)]
     async with request.app[DB].acquire(timeout=10) as conn:
-        if not await throttle.allowed(conn, [("login-account", account_key, account_limits),
-                                             ("login-ip", ip_key, ip_limits)]):
+        if not await throttle.reserve(conn, checks):
             raise Problem(401, LOGIN_FAILED, code="login-failed")
         account = await conn.fetchrow("SELECT id, password_hash FROM accounts WHERE email = $1 AND active", email)
     stored = account["password_hash"] if account else None
     ok = await hasher.verify(stored, body.password)  # off the loop, and as slow for unknown addresses
+    # the counted try is settled (should the request end here, it stays counted: the safe side)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        if not ok:
-            await throttle.record_failure(conn, "login-account", account_key, account_limits)
-            await throttle.record_failure(conn, "login-ip", ip_key, ip_limits)
-        else:
+        if ok:
             session_id = uuid.uuid4()
             principal = await principal_for(conn, account["id"], session_id)
-            if principal is None:
-                ok = False
-            else:
-                await throttle.reset(conn, "login-account", account_key)
-                await conn.execute("INSERT INTO sessions (id, account_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
-                                   session_id, account["id"], timedelta(hours=settings.session_max_hours))
-                tokens = await _tokens(request, conn, principal, session_id)
+            ok = principal is not None
+        if not ok:
+            await throttle.failed(conn, "login-account", account_key, account_limits)
+            await throttle.failed(conn, "login-ip", ip_key, ip_limits)
+        else:
+            await throttle.reset(conn, "login-account", account_key)
+            await throttle.release(conn, "login-ip", ip_key)
+            await conn.execute("INSERT INTO sessions (id, account_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
+                               session_id, account["id"], timedelta(hours=settings.session_max_hours))
+            tokens = await _tokens(request, conn, principal, session_id)
     if not ok:
         raise Problem(401, LOGIN_FAILED, code="login-failed")
     if hasher.needs_rehash(stored):  # the cost settings changed since this hash was made
@@ -116,7 +123,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 @api.route("POST", "/v1/sessions/refresh", summary="Nieuw access token met het refresh token (dat daarbij vervangen wordt)",
-           body=RefreshIn, response=TokenOut, tags=("inloggen",))
+           body=RefreshIn, response=TokenOut, tags=("inloggen",), statuses=(401,))
 async def refresh(request: web.Request) -> web.Response:
     body = await read_body(request, RefreshIn)
     reused = False
@@ -129,7 +136,9 @@ async def refresh(request: web.Request) -> web.Response:
             raise Problem(401, NOT_LOGGED_IN, code="session-ended")
         if row["used_at"] is not None:
             # a refresh token used twice: it was copied; end the session for the real owner's safety
-            await conn.execute("UPDATE sessions SET ended_at = now() WHERE id = $1", row["session_id"])
+            _, ended_at = await end_sessions(conn, row["account_id"], session_id=row["session_id"])
+            await access_ended(conn, request.app[OUTBOX], row["account_id"], "session_revoked", ended_at,
+                               row["session_id"])
             reused = True
         else:
             await conn.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1",
@@ -148,7 +157,9 @@ async def refresh(request: web.Request) -> web.Response:
            status=204, tags=("inloggen",), auth=True)
 async def logout(request: web.Request) -> web.Response:
     principal = await require(request)
-    async with request.app[DB].acquire(timeout=10) as conn:
-        await conn.execute("UPDATE sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL",
-                           uuid.UUID(principal.session_id))
+    session_id = uuid.UUID(principal.session_id)
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        ended, ended_at = await end_sessions(conn, principal.account_id, session_id=session_id)
+        if ended:
+            await access_ended(conn, request.app[OUTBOX], principal.account_id, "logout", ended_at, session_id)
     return web.Response(status=204)

@@ -22,8 +22,9 @@ from services.identity.context import api, path_uuid, settings_of
 from services.identity.schemas import SearchIn, SingleLineEmail, StaffOut, single_line
 from services.identity.store.classes import publish_class_mentors
 from services.identity.store.search import word_conditions
+from services.identity.store.sessions import access_ended, end_sessions
 from services.identity.store.staff import create_staff, invite, load_staff, publish_staff
-from shared.api import json_response, read_body
+from shared.api import Query, json_response, omittable, read_body, read_query
 from shared.app import DB, OUTBOX
 from shared.auth import ROLE_LABELS, require
 from shared.problems import Problem
@@ -46,9 +47,14 @@ class StaffIn(BaseModel):
 
 
 class StaffPatch(BaseModel):
+    """What changes; a field left out stays as it is."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: single_line(min_length=2, max_length=200) | None = None
-    active: bool | None = None
+    name: single_line(min_length=2, max_length=200) = omittable()
+    active: bool = omittable(strict=True)
+
+
+class StaffQuery(Query):
+    school_id: uuid.UUID | None = Field(None, description="beheerder: alleen de medewerkers van deze school")
 
 
 class StaffList(BaseModel):
@@ -76,17 +82,14 @@ async def _visible_staff(request: web.Request, conn: asyncpg.Connection, staff_i
 
 
 @api.route("GET", "/v1/staff", summary="Medewerkers (beheerder: alle of ?school_id=; school: de eigen)",
-           response=StaffList, tags=("medewerkers",), auth=True)
+           response=StaffList, tags=("medewerkers",), auth=True, query=StaffQuery)
 async def list_staff(request: web.Request) -> web.Response:
     async with request.app[DB].acquire(timeout=10) as conn:
         who = await caller(request, conn, "admin", "school_admin", "counsellor")
+        query = read_query(request, StaffQuery)  # who may ask is checked before what is asked
         if who.role == "admin":
-            raw = request.query.get("school_id")
-            if raw:
-                try:
-                    staff = await load_staff(conn, "s.school_id = $1", uuid.UUID(raw))
-                except ValueError:
-                    raise Problem(404, "Deze school bestaat niet.") from None
+            if query.school_id is not None:
+                staff = await load_staff(conn, "s.school_id = $1", query.school_id)
             else:
                 staff = await load_staff(conn, "true")
         else:
@@ -120,7 +123,7 @@ async def search_staff(request: web.Request) -> web.Response:
 
 @api.route("POST", "/v1/staff", summary="Medewerker toevoegen en uitnodigen (beheerder; schoolbeheerder: "
            "mentoren en decanen van de eigen school)", body=StaffIn, response=StaffOut, status=201,
-           tags=("medewerkers",), auth=True)
+           tags=("medewerkers",), auth=True, statuses=(409,))
 async def add_staff(request: web.Request) -> web.Response:
     await require(request, "admin", "school_admin")  # who may ask is checked before what is asked
     body = await read_body(request, StaffIn)
@@ -167,7 +170,7 @@ async def get_staff(request: web.Request) -> web.Response:
 
 
 @api.route("PATCH", "/v1/staff/{staff_id}", summary="Naam wijzigen of (de)activeren", body=StaffPatch,
-           response=StaffOut, tags=("medewerkers",), auth=True)
+           response=StaffOut, tags=("medewerkers",), auth=True, statuses=(409,))
 async def patch_staff(request: web.Request) -> web.Response:
     await require(request, "admin", "school_admin")
     staff_id = path_uuid(request, "staff_id", NO_STAFF)
@@ -189,9 +192,9 @@ async def patch_staff(request: web.Request) -> web.Response:
                 "SELECT class_id FROM class_mentors WHERE staff_id = $1", staff_id)]
             if row["account_id"]:
                 await conn.execute("UPDATE accounts SET active = $2 WHERE id = $1", row["account_id"], active)
-                if not active:
-                    await conn.execute("UPDATE sessions SET ended_at = now() WHERE account_id = $1 AND ended_at IS NULL",
-                                       row["account_id"])
+                if not active:  # every session ends; every service refuses the tokens made until now
+                    _, ended_at = await end_sessions(conn, row["account_id"])
+                    await access_ended(conn, outbox, row["account_id"], "deactivated", ended_at)
             if not active:
                 await conn.execute("DELETE FROM class_mentors WHERE staff_id = $1", staff_id)
             await publish_staff(conn, outbox, staff_id)

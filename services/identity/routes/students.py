@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.identity.access import ROSTER_READERS, caller
-from services.identity.context import api, path_uuid, single_line_param
+from services.identity.context import api, path_uuid
 from services.identity.schemas import SearchIn, StudentOut
 from services.identity.store.search import word_conditions
 from services.identity.store.students import NO_STUDENT, STUDENT_QUERY, student_out, visible_student
-from shared.api import json_response, read_body
+from shared.api import Query, QueryInt, json_response, read_body, read_query
 from shared.app import DB
 from shared.auth import require
 from shared.problems import Problem
@@ -30,6 +31,13 @@ class StudentSearchIn(SearchIn):
     school_year: int | None = Field(None, ge=1, le=8, strict=True, description="leerjaar")
 
 
+class StudentsQuery(Query):
+    class_id: uuid.UUID | None = Field(None, description="alleen deze klas")
+    school_year: QueryInt | None = Field(None, ge=1, le=8, description="alleen dit leerjaar")
+    activation: Literal["none", "issued", "expired", "redeemed"] | None = Field(
+        None, description="alleen leerlingen met deze stand van hun activatiecode")
+
+
 class StudentPage(BaseModel):
     total: int
     page: int
@@ -43,7 +51,8 @@ STUDENT_TEXT = "concat_ws(' ', s.roepnaam, s.voornamen, s.tussenvoegsel, s.achte
 
 @api.route("GET", "/v1/students", summary="Leerlingen met de stand van hun activatiecode (mentor: eigen klassen; "
            "decaan, schoolbeheerder: school). Filters: class_id, school_year, activation; zoeken op naam en "
-           "pagina's: POST /v1/students/search", response=StudentList, tags=("leerlingen",), auth=True)
+           "pagina's: POST /v1/students/search", response=StudentList, tags=("leerlingen",), auth=True,
+           query=StudentsQuery)
 async def list_students(request: web.Request) -> web.Response:
     query = request.query
     async with request.app[DB].acquire(timeout=10) as conn:
@@ -52,25 +61,27 @@ async def list_students(request: web.Request) -> web.Response:
             raise Problem(422, "Zoeken op naam gaat met POST /v1/students/search, met de zoekterm in de body: "
                           "een naam hoort niet in een URL.", code="invalid-input",
                           errors=[{"field": "q", "message": "Stuur de zoekterm in de body van POST /v1/students/search."}])
-        wanted = single_line_param(query.get("activation", ""), "activation")
-        cond, value = who.student_condition("s", 1)
-        where, args = [cond, "s.active"], [value]
-        try:
-            if query.get("class_id"):
-                args.append(uuid.UUID(query["class_id"]))
-                where.append(f"s.class_id = ${len(args)}")
-            if query.get("school_year"):
-                args.append(int(query["school_year"]))
-                where.append(f"s.school_year = ${len(args)}")
-        except ValueError:
-            raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                          errors=[{"field": "class_id/school_year", "message": "Deze waarde is ongeldig."}]) from None
+        filters = read_query(request, StudentsQuery)
+        wanted = filters.activation
+        where, args = _visible(who, filters.class_id, filters.school_year)
         rows = await conn.fetch(STUDENT_QUERY + " WHERE " + " AND ".join(where) + STUDENT_ORDER, *args)
     now = datetime.now(UTC)
     students = [student_out(r, now) for r in rows]
     if wanted:
         students = [s for s in students if s.activation.status == wanted]
     return json_response(StudentList(students=students, total=len(students)))
+
+
+def _visible(who, class_id, school_year) -> tuple[list[str], list]:
+    """The conditions (and their arguments) of the active students this caller sees, in a class or
+    school year when asked."""
+    cond, value = who.student_condition("s", 1)
+    where, args = [cond, "s.active"], [value]
+    for column, wanted in (("class_id", class_id), ("school_year", school_year)):
+        if wanted is not None:
+            args.append(wanted)
+            where.append(f"s.{column} = ${len(args)}")
+    return where, args
 
 
 @api.route("POST", "/v1/students/search", summary="Leerlingen zoeken (q: elk woord moet voorkomen in naam, "
@@ -81,14 +92,7 @@ async def search_students(request: web.Request) -> web.Response:
     body = await read_body(request, StudentSearchIn)
     async with request.app[DB].acquire(timeout=10) as conn:
         who = await caller(request, conn, *ROSTER_READERS)
-        cond, value = who.student_condition("s", 1)
-        where, args = [cond, "s.active"], [value]
-        if body.class_id is not None:
-            args.append(body.class_id)
-            where.append(f"s.class_id = ${len(args)}")
-        if body.school_year is not None:
-            args.append(body.school_year)
-            where.append(f"s.school_year = ${len(args)}")
+        where, args = _visible(who, body.class_id, body.school_year)
         where += word_conditions(STUDENT_TEXT, body.q, args)
         sql = " WHERE " + " AND ".join(where)
         async with conn.transaction(readonly=True, isolation="repeatable_read"):  # the count and the page agree

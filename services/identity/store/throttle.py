@@ -1,11 +1,19 @@
-"""Failure counters in Postgres (so every process and replica sees the same ones).
+"""Counters of tries in Postgres (so every process and replica sees the same ones).
 
-Per key (an account, an IP address, a student redeeming codes), failures are counted within a
-window. From ``soft`` failures on, each next try must wait a growing delay after the last failure
-(1 s, 2 s, 4 s, ... up to ``max_delay``); at ``hard`` failures the key is blocked for ``block``.
-The caller answers a refused try exactly as a wrong one, so the throttle reveals nothing.
-Keys are keyed hashes: no address or e-mail address is stored. (The delays and the block are
-``domain.throttle.Limits``.)
+Per key (an account, an IP address, a student redeeming codes) a counter holds the failures within
+a window and the tries *in flight*. A try is counted before it is checked (``reserve``: one
+``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` per key, under the counter's row lock), so tries
+made at the same moment count one by one: failures plus tries in flight never pass ``hard``, and a
+try beyond it is refused without being checked at all (no Argon2 run, no code look-up). After the
+check the caller settles the try: ``failed`` (a failure; at ``hard`` failures the key is blocked for
+``block``), ``reset`` (right: the failures are forgotten, as a right password always did) or
+``release`` (no guess: an expired but real code, a right password for the address counter).
+
+From ``soft`` failures on, a try must also wait a growing delay after the last failure (1 s, 2 s,
+4 s, ... up to ``max_delay``; ``domain.throttle.Limits``). A try never settled (its process died)
+stops counting as in flight ``IN_FLIGHT_SECONDS`` after the counter's last try. The caller answers
+a refused try exactly as a wrong one, so the throttle reveals nothing. Keys are keyed hashes: no
+address or e-mail address is stored.
 """
 from __future__ import annotations
 
@@ -15,48 +23,93 @@ import asyncpg
 
 from services.identity.domain.throttle import Limits
 
+IN_FLIGHT_SECONDS = 60  # far longer than any check takes
 
-async def allowed(conn: asyncpg.Connection, checks: list[tuple[str, bytes, Limits]]) -> bool:
-    """True when none of the (scope, key) counters forbids a try right now."""
-    rows = await conn.fetch(
-        """SELECT t.scope, t.key, t.failures, t.blocked_until > now() AS blocked,
-                  extract(epoch FROM now() - t.last_failure_at) AS since_last,
-                  (t.window_started_at < now() - w.span OR t.blocked_until <= now()) AS stale
-           FROM throttle t
-           JOIN unnest($1::text[], $2::bytea[], $3::interval[]) AS w(scope, key, span)
-             ON t.scope = w.scope AND t.key = w.key""",
-        [c[0] for c in checks], [c[1] for c in checks], [c[2].window for c in checks])
-    limits = {(scope, key): lim for scope, key, lim in checks}
-    for r in rows:
-        if r["blocked"]:
-            return False
-        if r["stale"]:
-            continue
-        if r["since_last"] < limits[(r["scope"], r["key"])].delay(r["failures"]):
-            return False
+# the window is over, or a block has ended: failures count from zero again
+_STALE = "(t.window_started_at < clock_timestamp() - $3::interval OR t.blocked_until <= clock_timestamp())"
+# the tries in flight, unless the last one began so long ago that they were never settled
+_FLYING = f"(CASE WHEN t.in_flight_at > clock_timestamp() - interval '{IN_FLIGHT_SECONDS} seconds' " \
+          "THEN t.in_flight ELSE 0 END)"
+
+_RESERVE = f"""
+    INSERT INTO throttle AS t (scope, key, failures, window_started_at, last_failure_at, in_flight, in_flight_at)
+    VALUES ($1, $2, 0, clock_timestamp(), clock_timestamp(), 1, clock_timestamp())
+    ON CONFLICT (scope, key) DO UPDATE SET
+        failures = CASE WHEN {_STALE} THEN 0 ELSE t.failures END,
+        window_started_at = CASE WHEN {_STALE} THEN clock_timestamp() ELSE t.window_started_at END,
+        blocked_until = NULL,
+        in_flight = {_FLYING} + 1,
+        in_flight_at = clock_timestamp()
+    WHERE coalesce(t.blocked_until <= clock_timestamp(), true)
+      AND CASE WHEN {_STALE} THEN {_FLYING} < $4
+               ELSE t.failures + {_FLYING} < $4
+                    AND extract(epoch FROM clock_timestamp() - t.last_failure_at) >= ($5::float8[])[t.failures + 1]
+          END
+    RETURNING t.in_flight"""
+
+_FAILED = f"""
+    INSERT INTO throttle AS t (scope, key, failures, window_started_at, last_failure_at, blocked_until)
+    VALUES ($1, $2, 1, clock_timestamp(), clock_timestamp(),
+            CASE WHEN $4 <= 1 THEN clock_timestamp() + $5::interval END)
+    ON CONFLICT (scope, key) DO UPDATE SET
+        failures = CASE WHEN {_STALE} THEN 1 ELSE t.failures + 1 END,
+        window_started_at = CASE WHEN {_STALE} THEN clock_timestamp() ELSE t.window_started_at END,
+        last_failure_at = clock_timestamp(),
+        in_flight = greatest(t.in_flight - 1, 0),
+        blocked_until = CASE WHEN (CASE WHEN {_STALE} THEN 1 ELSE t.failures + 1 END) >= $4
+                             THEN greatest(t.blocked_until, clock_timestamp() + $5::interval)
+                             WHEN {_STALE} THEN NULL ELSE t.blocked_until END"""
+
+
+class _Refused(Exception):
+    pass
+
+
+async def reserve(conn: asyncpg.Connection, checks: list[tuple[str, bytes, Limits]]) -> bool:
+    """Count one try in flight on every (scope, key) counter, if each takes one now; True when counted.
+
+    All or nothing: when one counter refuses, none counts the try (a savepoint, or a transaction of
+    its own). Each counter's row stays locked until the caller's transaction ends: inside a longer
+    transaction, the tries on one key wait for each other. Give ``checks`` in the same order
+    everywhere (account before address), so two requests never wait for each other crosswise."""
+    try:
+        async with conn.transaction():
+            for scope, key, limits in checks:
+                if await conn.fetchval(_RESERVE, scope, key, limits.window, limits.hard, limits.delays()) is None:
+                    raise _Refused
+    except _Refused:
+        return False
     return True
 
 
-async def record_failure(conn: asyncpg.Connection, scope: str, key: bytes, limits: Limits) -> int:
-    """Count one failure; block the key when it reaches the hard limit. Returns the count."""
-    failures = await conn.fetchval(
-        """INSERT INTO throttle AS t (scope, key, failures, window_started_at, last_failure_at)
-           VALUES ($1, $2, 1, now(), now())
-           ON CONFLICT (scope, key) DO UPDATE SET
-               failures = CASE WHEN t.window_started_at < now() - $3::interval OR t.blocked_until <= now()
-                               THEN 1 ELSE t.failures + 1 END,
-               window_started_at = CASE WHEN t.window_started_at < now() - $3::interval OR t.blocked_until <= now()
-                                        THEN now() ELSE t.window_started_at END,
-               blocked_until = CASE WHEN t.blocked_until <= now() THEN NULL ELSE t.blocked_until END,
-               last_failure_at = now()
-           RETURNING failures""", scope, key, limits.window)
-    if failures >= limits.hard:
-        await conn.execute("UPDATE throttle SET blocked_until = now() + $3::interval WHERE scope = $1 AND key = $2",
-                           scope, key, limits.block)
+async def failed(conn: asyncpg.Connection, scope: str, key: bytes, limits: Limits) -> None:
+    """Settle a counted try as a failure: one failure more; at ``hard`` failures the key is blocked."""
+    await conn.execute(_FAILED, scope, key, limits.window, limits.hard, limits.block)
     if random.random() < 0.01:  # now and then, forget counters nobody has touched for a day
-        await conn.execute("DELETE FROM throttle WHERE last_failure_at < now() - interval '1 day'")
-    return failures
+        await conn.execute("DELETE FROM throttle WHERE last_failure_at < now() - interval '1 day' "
+                           "AND (blocked_until IS NULL OR blocked_until < now())")
+
+
+async def _settle(conn: asyncpg.Connection, scope: str, key: bytes, forget_failures: bool) -> None:
+    # nothing else in flight (and no failures left): the counter goes
+    gone = await conn.execute(
+        f"""DELETE FROM throttle t WHERE scope = $1 AND key = $2 AND ($3 OR failures = 0)
+            AND (in_flight <= 1 OR in_flight_at <= clock_timestamp() - interval '{IN_FLIGHT_SECONDS} seconds')""",
+        scope, key, forget_failures)
+    if gone == "DELETE 0":
+        await conn.execute(
+            """UPDATE throttle SET in_flight = greatest(in_flight - 1, 0),
+                   failures = CASE WHEN $3 THEN 0 ELSE failures END,
+                   blocked_until = CASE WHEN $3 THEN NULL ELSE blocked_until END
+               WHERE scope = $1 AND key = $2""", scope, key, forget_failures)
 
 
 async def reset(conn: asyncpg.Connection, scope: str, key: bytes) -> None:
-    await conn.execute("DELETE FROM throttle WHERE scope = $1 AND key = $2", scope, key)
+    """Settle a counted try as right (a right password, a redeemed code): the failures are forgotten."""
+    await _settle(conn, scope, key, True)
+
+
+async def release(conn: asyncpg.Connection, scope: str, key: bytes) -> None:
+    """Settle a counted try that was no guess (an expired but real code; a right password, for the
+    address's counter): it no longer counts."""
+    await _settle(conn, scope, key, False)

@@ -11,10 +11,9 @@ from pydantic import BaseModel, Field
 
 from services.notification.deliveries import ERROR_KINDS
 from services.notification.routes.common import api
-from shared.api import json_response
+from shared.api import Query, QueryInt, json_response, read_query
 from shared.app import DB
 from shared.auth import require
-from shared.problems import Problem
 
 
 class DeliveryStats(BaseModel):
@@ -36,6 +35,10 @@ class FailedDelivery(BaseModel):
 
 class FailedDeliveries(BaseModel):
     items: list[FailedDelivery]
+
+
+class FailedQuery(Query):
+    limit: QueryInt = Field(50, ge=1, le=500, description="how many, newest first")
 
 
 def masked(address: str) -> str:
@@ -60,17 +63,14 @@ async def delivery_stats(request: web.Request) -> web.Response:
 
 
 @api.route("GET", "/v1/deliveries/failed", summary="De mislukte e-mails met hun reden (beheerder)",
-           response=FailedDeliveries, tags=("beheer",), auth=True)
+           response=FailedDeliveries, tags=("beheer",), auth=True, query=FailedQuery)
 async def failed_deliveries(request: web.Request) -> web.Response:
     await require(request, "admin")
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
-                      errors=[{"field": "limit", "message": "Kies een aantal van 1 tot en met 500."}])
+    limit = read_query(request, FailedQuery).limit
     async with request.app[DB].acquire(timeout=10) as conn:
         rows = await conn.fetch("""SELECT id, template, recipient, attempts, error_kind, last_error, created_at
                                    FROM deliveries WHERE status = 'failed' ORDER BY created_at DESC LIMIT $1""",
-                                int(raw))
+                                limit)
     return json_response(FailedDeliveries(items=[FailedDelivery(
         id=r["id"], template=r["template"], recipient=masked(r["recipient"]), attempts=r["attempts"],
         error_kind=r["error_kind"], error_kind_label=ERROR_KINDS.get(r["error_kind"] or ""),

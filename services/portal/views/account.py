@@ -51,6 +51,8 @@ async def login(request: web.Request) -> web.Response:
         try:  # the name to show in the header (the token may not carry it)
             me = await api_identity.me(request)
             session.put("display_name", me.get("name") or "")
+            if me.get("notice"):  # e.g. a student's BSN claim was released: another account redeemed the code
+                flash(request, me["notice"], "info")
         except (ApiError, backend.BackendDown):
             pass
         home = HOME_BY_ROLE.get(principal.role, "/")

@@ -53,6 +53,11 @@ async def new_page(request: web.Request) -> web.Response:
                                                       "needs_code": principal.student_id is None})
 
 
+RELEASED_OTHERS = ("Met jouw BSN waren nog andere accounts gemaakt. Die horen nu niet meer bij jouw BSN: alleen dit "
+                   "account hoort bij jou als leerling. Heb jij die andere accounts niet gemaakt? Vertel het je "
+                   "mentor of decaan.")
+
+
 @routes.post("/leerling/dossiers/nieuw")
 async def new(request: web.Request) -> web.Response:
     principal = _student(request)
@@ -72,6 +77,8 @@ async def new(request: web.Request) -> web.Response:
                 return await render(request, "new_dossier.html", {
                     "title": "Nieuw dossier", "needs_code": True, "errors": {"code": message}}, status=400)
             raise
+        if redeemed.get("released_claims"):  # other accounts had claimed this BSN: say what happened
+            flash(request, RELEASED_OTHERS, "info")
         # the new access token names the student; the refresh token stays
         session = sessions.current(request)
         if redeemed.get("access_token"):

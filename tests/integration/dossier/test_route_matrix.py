@@ -26,8 +26,7 @@ from services.notification.app import make_app as make_notification
 from services.notification.settings import NotificationSettings
 from shared.app import CONSUMER, DB
 from tests.integration.document.letters import envelope, letters_batch
-from tests.integration.dossier.world import GUIDANCE, World
-from tests.support.apps import serve, settings
+from tests.integration.dossier.world import GUIDANCE, World, beside
 
 PUBLIC = "public"          # anyone, without a login
 LINK = "parent link"       # a parent's personal link in the body or query, no bearer token
@@ -131,13 +130,9 @@ async def cast(world: World):
     outsider = await world.student(b, b.classes[0])
     await world.create(outsider, y)
     job_owner = uuid.uuid4()
-    document = make_document(settings(
-        DocumentSettings, f"matrix_doc_{uuid.uuid4().hex[:8]}", auth_jwks_url=world.issuer.jwks_url,
-        dossier_url=str(world.client.make_url("")).rstrip("/"), render_processes=1, event_exchange=world.exchange))
-    notification = make_notification(settings(
-        NotificationSettings, f"matrix_no_{uuid.uuid4().hex[:8]}", auth_jwks_url=world.issuer.jwks_url,
-        event_exchange=world.exchange))
-    async with serve(document) as doc_client, serve(notification) as notification_client:
+    async with beside(world, "matrix") as others:
+        document, doc_client, notification_client = others.document, others.document_client, \
+            others.notification_client
         batch = letters_batch(2, school_id=a.school_id, requested_by=job_owner)
         assert await document[CONSUMER].process(envelope(batch))
         async with document[DB].acquire() as conn:

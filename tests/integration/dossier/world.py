@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import AsyncIterator
 
 from aiohttp.test_utils import TestClient
 
+from services.document.app import make_app as make_document
+from services.document.settings import DocumentSettings
 from services.dossier.app import make_app as make_dossier
 from services.dossier.settings import DossierSettings
 from services.notification.app import make_app as make_notification
@@ -308,6 +311,26 @@ async def open_world(stack: AsyncExitStack, name: str, **dossier_overrides) -> W
     w = World(client, notification_app, sink, issuer, exchange, b)
     w.events = await Probe.bind(b, "dossier.#")  # every dossier event is routable, and can be looked at
     return w
+
+
+@asynccontextmanager
+async def beside(world: World, tag: str) -> AsyncIterator[Neighbours]:
+    """Document (asking this world's dossier service) and notification, on the world's exchange and
+    token issuer, for tests that cover all three APIs."""
+    common = dict(auth_jwks_url=world.issuer.jwks_url, event_exchange=world.exchange)
+    document = make_document(settings(DocumentSettings, f"{tag}_doc_{uuid.uuid4().hex[:8]}", render_processes=1,
+                                      dossier_url=str(world.client.make_url("")).rstrip("/"), **common))
+    notification = make_notification(settings(NotificationSettings, f"{tag}_no_{uuid.uuid4().hex[:8]}", **common))
+    async with serve(document) as doc_client, serve(notification) as notification_client:
+        yield Neighbours(document, doc_client, notification, notification_client)
+
+
+@dataclass
+class Neighbours:
+    document: object
+    document_client: TestClient
+    notification: object
+    notification_client: TestClient
 
 
 def utc(*args) -> datetime:

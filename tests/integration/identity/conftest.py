@@ -17,6 +17,7 @@ from services.identity.app import make_app
 from services.identity.demo import STAFF, STUDENT_LOGIN, demo_id, load_demo
 from services.identity.settings import IdentitySettings
 from shared.app import DB
+from shared.sealing import reveal_all
 from tests.support import env
 from tests.support.apps import serve, settings
 
@@ -31,8 +32,8 @@ CSV_HEADER = "Leerlingnummer;Roepnaam;Voornamen;Tussenvoegsel;Achternaam;Geboort
 def identity_settings(db: str, **overrides) -> IdentitySettings:
     """An exchange of its own per database: the events of one test never reach another test's queues
     (named ``ex.<run id>...`` so the run's clean-up removes their queues)."""
-    return settings(IdentitySettings, db, environment="test", mail_repeat_seconds=0,
-                    event_exchange=f"ex.{env.RUN_ID}.{db}", **{**FAST_ARGON2, **overrides})
+    return settings(IdentitySettings, db, environment="test", event_exchange=f"ex.{env.RUN_ID}.{db}",
+                    **{"mail_repeat_seconds": 0, **FAST_ARGON2, **overrides})
 
 
 @dataclass
@@ -56,7 +57,7 @@ class World:
     async def events(self, event_type: str) -> list[dict]:
         async with self.app[DB].acquire(timeout=30) as conn:
             rows = await conn.fetch("SELECT envelope FROM outbox WHERE event_type = $1 ORDER BY id", event_type)
-        return [r["envelope"]["data"] for r in rows]
+        return [reveal_all(r["envelope"]["data"]) for r in rows]  # links and codes are sealed
 
     async def outbox_text(self) -> str:
         async with self.app[DB].acquire(timeout=30) as conn:

@@ -3,8 +3,10 @@ status per student, redeeming (wrong code, BSN mismatch, expiry, throttling)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 
+from services.identity.domain.activation_codes import hash_code, normalize_code
 from tests.integration.identity.conftest import world
 
 PASSWORD = "een goed wachtwoord"
@@ -47,6 +49,11 @@ async def test_codes_by_mail_to_a_school_year_skip_who_cannot_get_one(w):
     assert {e["batch_id"] for e in events} == {batch["batch_id"]}
     assert await w.fetchval("SELECT count(*) FROM activation_codes WHERE code_hash = ANY($1::text[])",
                             [e["code"] for e in events]) == 0, "codes are stored hashed"
+    # ... with a key: a plain hash of a code (about 50 bits) in a dump could be brute-forced
+    plain = [hashlib.sha256(normalize_code(e["code"]).encode()).hexdigest() for e in events]
+    assert await w.fetchval("SELECT count(*) FROM activation_codes WHERE code_hash = ANY($1::text[])", plain) == 0
+    assert await w.fetchval("SELECT count(*) FROM activation_codes WHERE code_hash = ANY($1::text[])",
+                            [hash_code(normalize_code(e["code"]), w.settings.code_key_bytes()) for e in events]) == 3
 
     # the status each student's row shows
     r = await w.client.get("/v1/students?school_year=4", headers=await w.headers("counsellor"))
@@ -113,6 +120,18 @@ async def test_the_whole_redeem_story(w):
     # a malformed code says so (and does not count as a guess)
     status, problem = await redeem(w, stranger, "0000-1111-OO")
     assert status == 422 and problem["errors"][0]["message"] == "Deze activatiecode heeft niet de juiste vorm."
+
+
+async def test_a_code_stored_before_the_keyed_hash_still_redeems(w):
+    """Codes issued before the keyed hash (plain SHA-256 in the database) work until they expire."""
+    mirjam = str(await w.student_id("100235"))
+    await issue(w, "mentor_4a", channel="letter", student_id=mirjam)
+    [job] = await w.events("identity.activation_letters_requested")
+    code = job["letters"][0]["code"]
+    await w.execute("UPDATE activation_codes SET code_hash = $1 WHERE student_id = $2 AND invalidated_at IS NULL",
+                    hashlib.sha256(normalize_code(code).encode()).hexdigest(), await w.student_id("100235"))
+    status, done = await redeem(w, await student_account(w, "123456721", "mirjam@example.nl"), code)
+    assert status == 200 and done["student"]["name"] == "Mirjam Hoenderloo"
 
 
 async def test_an_expired_code_says_so_and_can_be_reissued(w):

@@ -15,6 +15,10 @@ from tests.integration.identity.conftest import CSV_HEADER, LOGINS, MBO_UTRECHT_
 
 ROLES = ["anonymous", "student", "mentor_4a", "counsellor", "school_admin", "mbo_staff", "admin"]
 STAFF = {"mentor_4a", "counsellor", "school_admin", "mbo_staff", "admin"}
+# the same roles at another VO school (made in the matrix world) and another MBO institution
+OTHER = {"mentor_b": "mentor_4a", "counsellor_b": "counsellor", "school_admin_b": "school_admin",
+         "mbo_staff_b": "mbo_staff"}
+OTHER_PASSWORD = "een wachtwoord van school b"
 
 
 @dataclass
@@ -99,6 +103,7 @@ async def matrix_world():
             "sem": str(await w.student_id("100236"))}
         for role in LOGINS:
             await w.headers(role)
+        await _other_school_and_institution(w)
         status, job = await w.import_csv(next(c.csv for c in CASES if c.csv).encode())
         assert status == 202 and job["state"] == "done", job
         w.ids["import"] = job["import_id"]
@@ -125,6 +130,58 @@ async def test_role_matrix(matrix_world: World, case: Case, role: str):
     else:
         assert r.status == case.otherwise.get(role, 403), text
         assert r.content_type == "application/problem+json"
+
+
+async def _other_school_and_institution(w: World) -> None:
+    """Staff of a second VO school and of another MBO institution, invited and logged in as
+    anyone would be; their tokens go into ``w.tokens`` under the OTHER names."""
+    from tests.integration.identity.test_accounts import token_of
+    admin = await w.headers("admin")
+    school_b = (await (await w.client.post("/v1/schools", json={"kind": "vo", "name": "Het Andere College"},
+                                           headers=admin)).json())["school_id"]
+    roc = str(demo_id("school:ROC van Twente"))
+    for who, role, school in (("mentor_b", "mentor", school_b), ("counsellor_b", "counsellor", school_b),
+                              ("school_admin_b", "school_admin", school_b), ("mbo_staff_b", "mbo_staff", roc)):
+        email = f"{who}@elders.example"
+        r = await w.client.post("/v1/staff", json={"role": role, "name": f"Elders {who}", "email": email,
+                                                   "school_id": school, "invite": True}, headers=admin)
+        assert r.status == 201, await r.text()
+        invite = [e for e in await w.events("identity.staff_invited") if e["email"] == email][-1]
+        r = await w.client.post("/v1/invitations/accept", json={"token": token_of(invite["accept_url"]),
+                                                                 "password": OTHER_PASSWORD})
+        assert r.status == 200, await r.text()
+        w.tokens[who] = (await w.login(email, OTHER_PASSWORD))["access_token"]
+
+
+A_NAMES = ("Roos de Winter", "Mirjam Hoenderloo", "Karin Jansen", "100234")  # students, a mentor, a student number
+OTHER_CASES = [(c, o) for c in CASES for o, base in OTHER.items() if base in c.allowed and "anonymous" not in c.allowed]
+
+
+@pytest.mark.parametrize("case, role", OTHER_CASES, ids=[f"{c.method} {c.path} as {r}" for c, r in OTHER_CASES])
+async def test_staff_of_another_school_or_institution_get_nothing_of_this_one(matrix_world: World, case: Case,
+                                                                             role: str):
+    """What school A's staff may do, the same role at school B (or MBO staff of another institution)
+    may ask too, but never reaches A's things: a resource of A is 403 or 404 (or 422 for input
+    that names A's things), a list holds nothing of A."""
+    w = matrix_world
+    headers = {"Authorization": f"Bearer {w.tokens[role]}"}
+    kwargs: dict = {"headers": headers}
+    if case.json:
+        kwargs["json"] = case.json(w.ids)
+    if case.csv:
+        kwargs["data"] = case.csv.encode()
+        headers["Content-Type"] = "text/csv"
+    url = case.path.format(**w.ids)
+    r = await w.client.request(case.method, url, **kwargs)
+    text = await r.text()
+    assert r.status < 500, text
+    names_a_thing = any(f"{{{k}}}" in case.path for k in ("vo", "mentor", "uninvited", "4a", "roos", "import"))
+    if names_a_thing:
+        assert r.status in (403, 404), f"{role} reached school A's {url}: {r.status} {text}"
+    sent = url + str(kwargs.get("json", "")) + (case.csv or "")
+    a_ids = [w.ids[k] for k in ("vo", "mentor", "uninvited", "4a", "roos", "sem", "import")]
+    leaked = [s for s in (*A_NAMES, *a_ids) if s in text and s not in sent]  # not what the caller sent
+    assert not leaked, f"{role} got school A's data from {case.method} {url}: {leaked}"
 
 
 async def test_least_privilege_on_the_roster(matrix_world: World):

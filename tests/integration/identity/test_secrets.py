@@ -17,11 +17,16 @@ KEY = base64.b64encode(os.urandom(32)).decode()
 
 
 def test_production_refuses_to_start_without_keys():
-    with pytest.raises(ValidationError, match="BSN_ENCRYPTION_KEY and BSN_HMAC_KEY must be set"):
-        IdentitySettings(environment="production")
-    with pytest.raises(ValidationError, match="BSN_HMAC_KEY must be set"):
-        IdentitySettings(environment="production", bsn_encryption_key=KEY)
-    ok = IdentitySettings(environment="production", bsn_encryption_key=KEY, bsn_hmac_key=KEY)
+    keys = dict(bsn_encryption_key=KEY, bsn_hmac_key=KEY, activation_code_key=KEY)
+    with pytest.raises(ValidationError, match="EVENT_SEAL_KEY must be set"):
+        IdentitySettings(environment="production", **keys)
+    with pytest.raises(ValidationError, match="BSN_ENCRYPTION_KEY and BSN_HMAC_KEY and ACTIVATION_CODE_KEY must"):
+        IdentitySettings(environment="production", event_seal_key=KEY)
+    with pytest.raises(ValidationError, match="BSN_HMAC_KEY and ACTIVATION_CODE_KEY must be set"):
+        IdentitySettings(environment="production", event_seal_key=KEY, bsn_encryption_key=KEY)
+    with pytest.raises(ValidationError, match=" ACTIVATION_CODE_KEY must be set"):
+        IdentitySettings(environment="production", event_seal_key=KEY, bsn_encryption_key=KEY, bsn_hmac_key=KEY)
+    ok = IdentitySettings(environment="production", event_seal_key=KEY, **keys)
     assert not ok.uses_dev_keys and ok.encryption_key_bytes() == base64.b64decode(KEY)
     with pytest.raises(ValidationError, match="not valid base64"):
         IdentitySettings(bsn_encryption_key="geen base64!")

@@ -2,6 +2,7 @@
 (as browsers do for http://localhost)."""
 from __future__ import annotations
 
+import re
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -22,3 +23,12 @@ async def serve_portal(app: web.Application) -> AsyncIterator[TestClient]:
         yield client
     finally:
         await client.close()
+
+
+async def portal_login(http: aiohttp.ClientSession, email: str, password: str) -> None:
+    """Log in through the portal's form (with its CSRF token); the session cookie stays in ``http``."""
+    page = await (await http.get("/inloggen")).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    async with http.post("/inloggen", data={"email": email, "password": password, "csrf_token": token},
+                         allow_redirects=False) as r:
+        assert r.status == 303, await r.text()

@@ -195,3 +195,46 @@ async def test_the_students_download_holds_identity_and_dossier(site):
     assert identity["account"]["bsn"] == identity["student"]["bsn"] == "*****6708"
     assert "123456708" not in text
     assert data["dossier"]["about"].startswith("Alle gegevens die de dossierdienst") and "dossiers" in data["dossier"]
+
+
+async def test_registration_says_the_activation_code_binds_and_a_released_claim_is_told_at_login(site):
+    """Knowing a BSN binds nothing (issue 10): the registration pages say so, and the owner of an
+    account whose BSN claim was released (someone else redeemed the code) reads why on logging in."""
+    from tests.integration.identity.test_activation import PASSWORD, issue, student_account
+
+    w = site.identity
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[str(site.portal.make_url("")).rstrip("/")])
+    async with aiohttp.ClientSession(base_url=str(site.portal.make_url("")), cookie_jar=jar) as http:
+        page = await (await http.get("/account/maken")).text()
+        assert "activatiecode" in page and "hoort bij jou" in page
+        r = await http.post("/account/maken", data={"bsn": "123456782", "email": "portal.nieuw@example.nl",
+                                                    "csrf_token": csrf(page)})
+        page = await r.text()
+        assert r.status == 200 and "Kijk in je e-mail" in page and "eens per minuut" in page
+
+    await issue(w, "counsellor", channel="email", student_id=str(await w.student_id("100235")))
+    code = [e for e in await w.events("identity.activation_code_issued")
+            if e["student_name"] == "Mirjam Hoenderloo"][-1]
+    other = await student_account(w, "123456721", "andere.mirjam@example.nl")
+    await student_account(w, "123456721", "echte.mirjam@example.nl")
+    # the real Mirjam redeems her code in the portal (Nieuw dossier) and reads what happened
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[str(site.portal.make_url("")).rstrip("/")])
+    async with aiohttp.ClientSession(base_url=str(site.portal.make_url("")), cookie_jar=jar) as http:
+        page = await (await http.get("/inloggen")).text()
+        await http.post("/inloggen", data={"email": "echte.mirjam@example.nl", "password": PASSWORD,
+                                          "csrf_token": csrf(page)})
+        page = await (await http.get("/leerling/dossiers/nieuw")).text()
+        r = await http.post("/leerling/dossiers/nieuw", data={"code": code["code"], "csrf_token": csrf(page)})
+        html = await r.text()
+        assert r.status == 200 and "/leerling/dossiers/" in str(r.url), html
+        assert "waren nog andere accounts gemaakt" in html and "alleen dit account hoort bij jou" in html
+    assert (await w.client.get("/v1/me", headers=other)).status == 200
+
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[str(site.portal.make_url("")).rstrip("/")])
+    async with aiohttp.ClientSession(base_url=str(site.portal.make_url("")), cookie_jar=jar) as http:
+        page = await (await http.get("/inloggen")).text()
+        r = await http.post("/inloggen", data={"email": "andere.mirjam@example.nl", "password": PASSWORD,
+                                               "csrf_token": csrf(page)})
+        html = await r.text()
+        assert r.status == 200 and r.url.path == "/leerling"
+        assert "niet meer aan dit account gekoppeld" in html and "mentor of decaan" in html

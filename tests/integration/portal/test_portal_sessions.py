@@ -13,7 +13,9 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from services.portal import sessions
 from tests.browser.system import PASSWORD, open_system, seed
+from tests.integration.portal.support import portal_login
 from tests.support import env
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -33,11 +35,7 @@ async def _client(system) -> aiohttp.ClientSession:
 
 
 async def _login(http: aiohttp.ClientSession, email: str) -> None:
-    page = await (await http.get("/inloggen")).text()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    async with http.post("/inloggen", data={"email": email, "password": PASSWORD, "csrf_token": token},
-                         allow_redirects=False) as r:
-        assert r.status == 303, await r.text()
+    await portal_login(http, email, PASSWORD)
 
 
 async def _sessions(system) -> list[asyncpg.Record]:
@@ -46,6 +44,16 @@ async def _sessions(system) -> list[asyncpg.Record]:
         return await conn.fetch("SELECT * FROM portal_sessions WHERE principal IS NOT NULL")
     finally:
         await conn.close()
+
+
+def _cookie(http: aiohttp.ClientSession) -> str:
+    return {c.key: c.value for c in http.cookie_jar}["doorstroom_sessie"]
+
+
+def _opened(row: asyncpg.Record, cookie: str) -> sessions.Session:
+    """The row as the portal reads it, with the key only the browser's cookie gives."""
+    plain = {**row, "principal": json.loads(row["principal"]) if row["principal"] else None}  # no jsonb codec here
+    return sessions._row_to_session(plain, *sessions._keys(cookie))
 
 
 async def _expire_access_tokens(system) -> None:
@@ -73,13 +81,14 @@ async def test_expired_access_token_is_refreshed_transparently_even_twice_at_onc
     system, demo = world
     async with await _client(system) as http:
         await _login(http, demo.school_admin)
-        old = {r["id_hash"]: r["access_token"] for r in await _sessions(system)}
+        cookie = _cookie(http)
+        [old] = [_opened(r, cookie) for r in await _sessions(system) if r["id_hash"] == sessions._hash(cookie)]
         await _expire_access_tokens(system)
         first, second = await asyncio.gather(http.get("/beheer/medewerkers"), http.get("/beheer/medewerkers"))
         assert first.status == 200 and second.status == 200
         assert "Medewerkers" in await first.text() and "Medewerkers" in await second.text()
-        new = {r["id_hash"]: r["access_token"] for r in await _sessions(system)}
-        assert any(new[k] != v for k, v in old.items() if k in new)
+        [new] = [_opened(r, cookie) for r in await _sessions(system) if r["id_hash"] == old.id_hash]
+        assert new.access_token != old.access_token and new.refresh_token != old.refresh_token
 
 
 async def test_logout_ends_the_session_here_and_at_identity(world) -> None:
@@ -87,6 +96,7 @@ async def test_logout_ends_the_session_here_and_at_identity(world) -> None:
     async with await _client(system) as http:
         await _login(http, demo.mbo_staff)
         [row] = [r for r in await _sessions(system) if json.loads(r["principal"])["role"] == "mbo_staff"]
+        refresh_token = _opened(row, _cookie(http)).refresh_token
         page = await (await http.get("/mbo")).text()
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         async with http.post("/uitloggen", data={"csrf_token": token}, allow_redirects=False) as r:
@@ -95,5 +105,5 @@ async def test_logout_ends_the_session_here_and_at_identity(world) -> None:
         async with http.get("/mbo", allow_redirects=False) as r:
             assert r.status == 303 and r.headers["Location"] == "/inloggen"
         async with system.http.post(system.identity_url + "/v1/sessions/refresh",
-                                    json={"refresh_token": row["refresh_token"]}) as r:
+                                    json={"refresh_token": refresh_token}) as r:
             assert r.status == 401

@@ -13,6 +13,7 @@ from services.identity.domain.activation_codes import (
     default_expiry,
     format_code,
     hash_code,
+    legacy_hash_code,
     new_code,
     normalize_code,
 )
@@ -61,9 +62,13 @@ def test_normalize_rejects_bad_input(typed):
     assert isinstance(exc.value, ValueError)
 
 
-def test_hash_code():
-    assert hash_code("ABCDEFGHJK") == hashlib.sha256(b"ABCDEFGHJK").hexdigest()
-    assert hash_code(normalize_code("abcd efgh jk")) == hash_code("ABCDEFGHJK")
+def test_hash_code_is_keyed():
+    key, other = b"k" * 32, b"o" * 32
+    assert hash_code("ABCDEFGHJK", key).startswith("h1:")
+    assert hash_code("ABCDEFGHJK", key) != hashlib.sha256(b"ABCDEFGHJK").hexdigest()
+    assert hash_code("ABCDEFGHJK", key) != hash_code("ABCDEFGHJK", other), "without the key it cannot be recomputed"
+    assert hash_code(normalize_code("abcd efgh jk"), key) == hash_code("ABCDEFGHJK", key)
+    assert legacy_hash_code("ABCDEFGHJK") == hashlib.sha256(b"ABCDEFGHJK").hexdigest()
 
 
 @pytest.mark.parametrize(
