@@ -29,6 +29,7 @@ from services.identity.vault import Vault
 from shared import db
 from shared.auth import ROLE_LABELS
 from shared.events.identity_events import ActivationCodeRedeemed
+from shared.loops import keep_trying
 from shared.outbox import Outbox
 
 NS = uuid.UUID("6f1d7c52-1b5e-4d1c-9a53-0d0c5e0d0001")
@@ -195,8 +196,18 @@ async def _main() -> None:
         print("Demodata laad je nooit in productie (ENVIRONMENT=production).", file=sys.stderr)
         raise SystemExit(1)
     dsn = settings.effective_database_url()
-    await db.ensure_database(dsn)
-    pool = await db.create_pool(dsn, min_size=1, max_size=2)
+
+    async def connect():
+        await db.ensure_database(dsn)
+        return await db.create_pool(dsn, min_size=1, max_size=2)
+
+    try:
+        # a busy server ("too many clients") or one still starting: wait a while, as the services do
+        pool = await keep_trying("PostgreSQL", connect, timeout=settings.startup_timeout_seconds, retry_on=db.UNREACHABLE)
+    except db.UNREACHABLE as exc:
+        print(f"De database is niet bereikbaar ({type(exc).__name__}). Draait PostgreSQL, en heeft hij vrije "
+              "verbindingen (max_connections)? Probeer het daarna opnieuw.", file=sys.stderr)
+        raise SystemExit(1) from None
     try:
         await db.migrate(pool, [("shared", "shared.migrations"), ("identity", "services.identity.migrations")])
         logins = await load_demo(pool, settings)
