@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import aio_pika
 
 from shared.bus import CONNECT_TIMEOUT, QueueTopology, archive_queue
+from shared.events.envelope import CONTENT_TYPE
 from shared.settings import ServiceSettings
 
 
@@ -35,6 +36,7 @@ class Archived:
     subject: str | None
     body: bytes
     headers: dict
+    content_type: str | None = None  # as published: the structured mode's, or older events' application/json
 
     def line(self) -> dict:
         return {"id": self.message_id, "type": self.type, "time": self.time.isoformat() if self.time else None,
@@ -68,7 +70,7 @@ async def read_archive(amqp_url: str, exchange: str, *, since: datetime, until: 
             if when is not None and when >= since and (until is None or when < until) \
                     and (types is None or message.routing_key in types):
                 found.append(Archived(message.message_id, message.routing_key, when, subject, message.body,
-                                      dict(message.headers or {})))
+                                      dict(message.headers or {}), message.content_type))
             await message.ack()
 
         # A little before --since: the stream's own clock is when an event was published, which
@@ -99,7 +101,7 @@ async def replay(amqp_url: str, exchange: str, service: str, events: list[Archiv
             headers["x-replayed-from-archive"] = True
             await channel.default_exchange.publish(aio_pika.Message(
                 event.body, headers=headers, message_id=event.message_id, type=event.type,
-                content_type="application/json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                content_type=event.content_type or CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
                 routing_key=target, mandatory=True)
         return len(events)
     finally:

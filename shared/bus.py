@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import aio_pika
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection, AbstractExchange
 
+from shared.events.envelope import CONTENT_TYPE
+
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT = 10.0
@@ -127,13 +129,18 @@ class Broker:
                       headers: dict | None = None) -> None:
         """Publish persistently to the domain exchange; returns once the broker confirmed.
 
+        ``body`` is a whole CloudEvent in the JSON event format: the message says so with the
+        content-type of the CloudEvents AMQP binding's structured content mode
+        (``application/cloudevents+json; charset=utf-8``); ``message_id`` is the event's ``id``,
+        ``type`` its type (also the routing key), ``app_id`` the publishing service.
+
         Raises ``aio_pika.exceptions.DeliveryError`` when the message is unroutable or nacked.
         """
         assert self.exchange is not None, "connect() first"
         message = aio_pika.Message(
-            body, message_id=message_id, type=routing_key, content_type="application/json",
+            body, message_id=message_id, type=routing_key, content_type=CONTENT_TYPE,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT, headers=headers or {},
-            timestamp=datetime.now(UTC))
+            timestamp=datetime.now(UTC), app_id=self.service_name)
         await self.exchange.publish(message, routing_key, mandatory=True, timeout=PUBLISH_TIMEOUT)
 
     async def send_to_queue(self, queue: str, message: aio_pika.Message) -> None:

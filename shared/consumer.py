@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from shared.bus import Broker, QueueTopology
 from shared.db import UNREACHABLE
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, WireFormatError, parse_wire
 from shared.events.registry import lookup
 from shared.logs import describe_error, log_fields, request_id_var
 from shared.loops import backoff, wait_event
@@ -176,10 +176,12 @@ class Consumer:
         self._database_up.set()
 
     def _parse(self, message: AbstractIncomingMessage) -> Envelope:
+        # the structured content mode (application/cloudevents+json), and the application/json of
+        # messages published before it, still in queues, retry and parking queues and the archive
         try:
-            env = Envelope.model_validate_json(message.body)
-        except Exception as exc:
-            raise PoisonMessage(f"geen geldige envelop: {exc}") from exc
+            env = parse_wire(message.body, message.content_type)
+        except WireFormatError as exc:
+            raise PoisonMessage(str(exc)) from exc
         if env.type not in self.handlers:
             try:
                 lookup(env.type)

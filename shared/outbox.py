@@ -13,7 +13,7 @@ from aio_pika.exceptions import DeliveryError
 from pydantic import BaseModel
 
 from shared.bus import Broker
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, wire_body
 from shared.events.registry import all_event_types, event_type_of
 from shared.logs import log_fields, request_id_var
 from shared.loops import NotifyWakeup, Worker
@@ -35,7 +35,7 @@ class Outbox:
         env = Envelope(source=self.source, type=et.name, dataversion=et.version, subject=subject,
                        requestid=request_id_var.get(), data=payload.model_dump(mode="json"))
         await conn.execute("INSERT INTO outbox (event_id, event_type, envelope) VALUES ($1, $2, $3)",
-                           env.id, et.name, env.model_dump(mode="json"))
+                           env.id, et.name, env.wire())
         return env
 
     async def add_many(self, conn: asyncpg.Connection,
@@ -53,7 +53,7 @@ class Outbox:
             await conn.execute(
                 """INSERT INTO outbox (event_id, event_type, envelope)
                    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]::jsonb[])""",
-                [e.id for e in envs], [e.type for e in envs], [e.model_dump_json() for e in envs])
+                [e.id for e in envs], [e.type for e in envs], [json.dumps(e.wire()) for e in envs])
         return envs
 
 
@@ -167,8 +167,8 @@ class OutboxRelay(Worker):
     async def _publish(self, row: asyncpg.Record) -> None:
         env = row["envelope"]
         headers = {"x-request-id": env["requestid"]} if env.get("requestid") else {}
-        await self.broker.publish(row["event_type"], json.dumps(env).encode(), message_id=env["id"],
-                                  headers=headers)
+        # rows written before the structured mode may hold "subject": null: left out on the wire
+        await self.broker.publish(row["event_type"], wire_body(env), message_id=env["id"], headers=headers)
 
     async def housekeeping(self) -> tuple[int, int]:
         """Forget published outbox rows and inbox rows older than the retention (30 days: far

@@ -4,7 +4,7 @@ cleanup context that starts it with the app and stops it with the app. A failing
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -33,3 +33,17 @@ class PeriodicJob(Worker):
 def periodic(name: str, seconds: float, job: Callable[[web.Application], Awaitable[object]]):
     """Cleanup context running ``job(app)`` at once and then every ``seconds``."""
     return run_worker(lambda app: PeriodicJob(name, seconds, job, app), grace=5.0)
+
+
+def periodic_when(name: str, enabled: Callable[[web.Application], bool],
+                  seconds: Callable[[web.Application], float],
+                  job: Callable[[web.Application], Awaitable[object]]):
+    """Like ``periodic``, but only for apps whose settings switch the job on (a test or an operator
+    may run it by hand instead); ``enabled`` and ``seconds`` read the app's settings."""
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        if not enabled(app):
+            yield
+            return
+        async for _ in periodic(name, seconds(app), job)(app):
+            yield
+    return context

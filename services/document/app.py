@@ -3,6 +3,7 @@ letters (print jobs). Rendering runs in a process pool; print jobs survive resta
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -18,12 +19,15 @@ from shared import revocations
 from shared.app import DB, ServiceSpec, create_app
 from shared.consumer import Subscription
 from shared.events.envelope import Envelope
+from shared.events.dossier_events import DossierErased
 from shared.events.identity_events import ActivationLettersRequested
+from shared.logs import log_fields
 from shared.loops import stop_task
 from shared.outbox import Outbox
 from shared.periodic import periodic
 
 WORKER = web.AppKey("print_job_worker", PrintJobWorker)
+log = logging.getLogger(__name__)
 
 
 def make_app(settings: DocumentSettings | None = None) -> web.Application:
@@ -49,6 +53,10 @@ def make_app(settings: DocumentSettings | None = None) -> web.Application:
         await stop_task(task, grace=20)
         await worker.close()
 
+    async def on_dossier_erased(conn, env: Envelope, data: DossierErased) -> None:
+        gone = await files.erase_dossier(conn, data.dossier_id)
+        log.info("erased dossier's files deleted", extra=log_fields(files=gone))
+
     async def remove_expired(app: web.Application) -> None:
         await files.remove_expired(app[DB])
 
@@ -57,6 +65,6 @@ def make_app(settings: DocumentSettings | None = None) -> web.Application:
     spec = ServiceSpec(
         name="document", api=api, migrations="services.document.migrations",
         subscriptions=[Subscription("identity.activation_letters_requested", on_letters_requested),
-                       revocations.SUBSCRIPTION],
+                       Subscription("dossier.erased", on_dossier_erased), revocations.SUBSCRIPTION],
         resources=[revocations.honour_access_ended, render_pool, dossier_client_context, print_job_worker, cleanup])
     return create_app(spec, settings)

@@ -119,5 +119,6 @@ async def dossier_pdf(request: web.Request) -> web.Response:
         except RenderUnavailable:
             raise Problem(503, "De PDF kan nu niet worden gemaakt. Probeer het zo opnieuw.") from None
         async with request.app[DB].acquire(timeout=10) as conn:
-            await files.store(conn, content_hash=digest, kind="dossier", pages=None, data=data, ttl=ttl)
+            await files.store(conn, content_hash=digest, kind="dossier", pages=None, data=data, ttl=ttl,
+                              dossier_id=dossier_id)
     return pdf_response(data, FILENAMES[part], attachment=False)

@@ -45,17 +45,21 @@ async def find(conn: asyncpg.Connection, content_hash: str, ttl: timedelta) -> a
 
 
 async def store(conn: asyncpg.Connection, *, content_hash: str, kind: str, pages: int | None, data: bytes,
-                ttl: timedelta) -> asyncpg.Record:
-    """Keep a rendered file; when the same content was stored meanwhile, that one is kept."""
+                ttl: timedelta, dossier_id: uuid.UUID | None = None) -> asyncpg.Record | None:
+    """Keep a rendered file; when the same content was stored meanwhile, that one is kept. A dossier's
+    PDF remembers its dossier (its PDFs go when the dossier is erased: ``erase_dossier``); none is kept
+    of a dossier erased meanwhile (None then)."""
     return await conn.fetchrow(
-        """INSERT INTO files (id, content_hash, kind, pages, size_bytes, data, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, now() + $7)
+        """INSERT INTO files (id, content_hash, kind, pages, size_bytes, data, expires_at, dossier_id)
+           SELECT $1, $2, $3, $4, $5, $6, now() + $7, $8
+           WHERE NOT EXISTS (SELECT 1 FROM erased_dossiers WHERE dossier_id = $8)
            ON CONFLICT (content_hash) DO UPDATE
                SET expires_at = greatest(files.expires_at, EXCLUDED.expires_at),
+                   dossier_id = coalesce(files.dossier_id, EXCLUDED.dossier_id),
                    data = CASE WHEN files.expires_at <= now() THEN EXCLUDED.data ELSE files.data END,
                    created_at = CASE WHEN files.expires_at <= now() THEN now() ELSE files.created_at END
            RETURNING id, pages, size_bytes, expires_at, created_at""",
-        uuid.uuid4(), content_hash, kind, pages, len(data), seal(data), ttl)
+        uuid.uuid4(), content_hash, kind, pages, len(data), seal(data), ttl, dossier_id)
 
 
 async def read(conn: asyncpg.Connection, file_id: uuid.UUID) -> bytes | None:
@@ -99,9 +103,20 @@ async def seal_plain(conn: asyncpg.Connection) -> int:
 _all_sealed = False  # set once a pass found nothing in clear: this process need not look again
 
 
+async def erase_dossier(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> int:
+    """The retention rule erased a dossier (dossier.erased): its PDFs go now, and a tombstone keeps one
+    that a request was still rendering from being stored (or, stored just before, lets the next cleanup
+    delete it). Answers how many files went."""
+    await conn.execute("INSERT INTO erased_dossiers (dossier_id) VALUES ($1) ON CONFLICT DO NOTHING", dossier_id)
+    return int((await conn.execute("DELETE FROM files WHERE dossier_id = $1", dossier_id)).split()[-1])
+
+
 async def remove_expired(pool: asyncpg.Pool) -> tuple[int, int]:
-    """Delete expired files, and finished print jobs past their expiry (with their letters)."""
+    """Delete expired files, and finished print jobs past their expiry (with their letters); files of
+    dossiers erased meanwhile, and tombstones a day old."""
     async with pool.acquire(timeout=10) as conn, conn.transaction():
+        await conn.execute("DELETE FROM files f USING erased_dossiers e WHERE f.dossier_id = e.dossier_id")
+        await conn.execute("DELETE FROM erased_dossiers WHERE erased_at < now() - interval '1 day'")
         jobs = await conn.fetchval(
             """WITH gone AS (DELETE FROM print_jobs WHERE state IN ('done', 'failed') AND expires_at <= now()
                              RETURNING 1) SELECT count(*) FROM gone""")

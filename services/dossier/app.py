@@ -8,9 +8,11 @@ from typing import AsyncIterator
 import asyncpg
 from aiohttp import web
 
-from services.dossier import readmodel, reminders
+from services.dossier import readmodel, reminders, retention
 from services.dossier.context import PARENT_SECRET, settings_of
-from services.dossier.routes import agreement, dossiers, forms, mbo, me, overviews, parent, part_a, part_b  # noqa: F401
+from services.dossier.routes import (agreement, dossiers, forms, mbo, me, overviews, parent, part_a,  # noqa: F401
+                                     part_b)
+from services.dossier.routes import retention as retention_routes  # noqa: F401
 from services.dossier.routes.common import api
 from services.dossier.settings import DossierSettings
 from shared import revocations
@@ -59,5 +61,6 @@ def make_app(settings: DossierSettings | None = None) -> web.Application:
     settings = settings or DossierSettings()
     spec = ServiceSpec(name="dossier", api=api, migrations="services.dossier.migrations",
                        subscriptions=[*readmodel.SUBSCRIPTIONS, revocations.SUBSCRIPTION],
-                       resources=[revocations.honour_access_ended, parent_link_secret, reminders.reminder_task])
+                       resources=[revocations.honour_access_ended, parent_link_secret, reminders.reminder_task,
+                                  retention.retention_task])
     return create_app(spec, settings)

@@ -64,6 +64,7 @@ class StudentSearch:
     leerjaar: int | None = None
     q: str = ""
     overdue_only: bool = False
+    archived_only: bool = False
     page: int = 1
     size: int = 25
     overdue: timedelta = timedelta(days=14)
@@ -91,6 +92,8 @@ def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
     if search.overdue_only:
         q.where(f"""EXISTS (SELECT 1 FROM dossiers d WHERE d.student_id = s.student_id AND d.state = 'agreement'
                     AND NOT d.archived AND d.state_changed_at < now() - {q.arg(search.overdue)}::interval)""")
+    if search.archived_only:  # the way to the archive: students with an archived dossier
+        q.where("EXISTS (SELECT 1 FROM dossiers d WHERE d.student_id = s.student_id AND d.archived)")
     overdue_arg = f"${len(q.args) + 1}"
     page_sql = f"""
         SELECT s.student_id, s.roepnaam, s.tussenvoegsel, s.achternaam, s.class_id, s.class_name, s.leerjaar,
@@ -99,7 +102,7 @@ def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
                fi.name AS f_institution, fp.name AS f_programme,
                b.id AS b_id, b.state AS b_state, b.progress AS b_progress, b.handled_at AS b_handled_at,
                bi.name AS b_institution, bp.name AS b_programme,
-               agg.dossiers, agg.overdue_since
+               agg.dossiers, agg.archived_dossiers, agg.overdue_since
         FROM (SELECT s.* FROM students s WHERE {q.sql}
               ORDER BY s.sort_name, s.student_id LIMIT {int(search.size)} OFFSET {(int(search.page) - 1) * int(search.size)}) s
         LEFT JOIN LATERAL (SELECT d.* FROM dossiers d WHERE d.student_id = s.student_id AND NOT d.archived
@@ -112,6 +115,7 @@ def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
         LEFT JOIN programmes bp ON bp.programme_id = b.programme_id
         CROSS JOIN LATERAL (
             SELECT count(*) FILTER (WHERE NOT d.archived) AS dossiers,
+                   count(*) FILTER (WHERE d.archived) AS archived_dossiers,
                    min(d.state_changed_at) FILTER (WHERE d.state = 'agreement' AND NOT d.archived
                        AND d.state_changed_at < now() - {overdue_arg}::interval) AS overdue_since
             FROM dossiers d WHERE d.student_id = s.student_id) agg

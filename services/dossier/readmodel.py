@@ -18,14 +18,17 @@ from shared.events.identity_events import (
 
 async def on_school_changed(conn: asyncpg.Connection, env: Envelope, data: SchoolChanged) -> None:
     fresh = await conn.fetchval(
-        """INSERT INTO schools (school_id, kind, name, brin, city, participates, parent_rule, source_time)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        """INSERT INTO schools (school_id, kind, name, brin, city, participates, parent_rule, source_time,
+                               retention_years)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (school_id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
                brin = EXCLUDED.brin, city = EXCLUDED.city, participates = EXCLUDED.participates,
-               parent_rule = EXCLUDED.parent_rule, source_time = EXCLUDED.source_time
+               parent_rule = EXCLUDED.parent_rule, source_time = EXCLUDED.source_time,
+               retention_years = EXCLUDED.retention_years
            WHERE schools.source_time <= EXCLUDED.source_time
            RETURNING true""",
-        data.school_id, data.kind, data.name, data.brin, data.city, data.participates, data.parent_rule, env.time)
+        data.school_id, data.kind, data.name, data.brin, data.city, data.participates, data.parent_rule, env.time,
+        data.retention_years)
     if not fresh:
         return
     # the catalogue comes whole: what is not in it any more is no longer offered (old dossiers keep it)
@@ -50,22 +53,28 @@ async def on_student_changed(conn: asyncpg.Connection, env: Envelope, data: Stud
     await conn.execute(
         """INSERT INTO students (student_id, school_id, student_number, roepnaam, voornamen, tussenvoegsel,
                achternaam, date_of_birth, class_id, class_name, leerjaar, email, account_id, active,
-               sort_name, search_name, source_time)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+               sort_name, search_name, source_time, account_email, left_on, parents)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
            ON CONFLICT (student_id) DO UPDATE SET school_id = EXCLUDED.school_id,
                student_number = EXCLUDED.student_number, roepnaam = EXCLUDED.roepnaam,
                voornamen = EXCLUDED.voornamen, tussenvoegsel = EXCLUDED.tussenvoegsel,
                achternaam = EXCLUDED.achternaam, date_of_birth = EXCLUDED.date_of_birth,
                class_id = EXCLUDED.class_id, class_name = EXCLUDED.class_name, leerjaar = EXCLUDED.leerjaar,
                email = EXCLUDED.email, account_id = coalesce(EXCLUDED.account_id, students.account_id),
+               -- an event without the field (an older producer) keeps the address known
+               account_email = coalesce(EXCLUDED.account_email, students.account_email),
                active = EXCLUDED.active, sort_name = EXCLUDED.sort_name, search_name = EXCLUDED.search_name,
-               source_time = EXCLUDED.source_time
+               source_time = EXCLUDED.source_time, left_on = EXCLUDED.left_on,
+               -- parents: null is "not told" (an older producer, a file without parent columns): keep them
+               parents = coalesce(EXCLUDED.parents, students.parents)
            WHERE students.source_time <= EXCLUDED.source_time""",
         data.student_id, data.school_id, data.student_number, data.roepnaam, data.voornamen, data.tussenvoegsel,
         data.achternaam, data.date_of_birth, data.class_id, data.class_name, data.school_year,
         str(data.email).lower() if data.email else None, data.account_id, data.active,
         sort_name(data.roepnaam, data.tussenvoegsel, data.achternaam),
-        search_name(data.roepnaam, data.voornamen, data.tussenvoegsel, data.achternaam), env.time)
+        search_name(data.roepnaam, data.voornamen, data.tussenvoegsel, data.achternaam), env.time,
+        str(data.account_email).lower() if data.account_email else None, data.left_on,
+        [p.model_dump(mode="json") for p in data.parents] if data.parents is not None else None)
     if data.account_id:
         await _link_account(conn, data.student_id, data.account_id)
 

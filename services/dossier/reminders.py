@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any, AsyncIterator
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -16,7 +16,7 @@ from services.dossier.context import dossier_url, now, settings_of, today
 from shared.app import DB, OUTBOX
 from shared.events.dossier_events import AgreementReminderIssued
 from shared.logs import log_fields
-from shared.periodic import periodic
+from shared.periodic import periodic_when
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,10 @@ async def run_daily(app: web.Application, day: date | None = None) -> int | None
             return None
         rows = await conn.fetch(
             """SELECT d.id, d.student_id, d.state, d.state_changed_at, d.mentor_name,
-                      s.email AS student_email, s.roepnaam
+                      """ + store.STUDENT_EMAIL + """ AS student_email, s.roepnaam
                FROM dossiers d LEFT JOIN students s ON s.student_id = d.student_id
                WHERE d.state = 'agreement' AND NOT d.archived AND d.state_changed_at < now() - $1::interval
+                 AND coalesce(s.active, true)
                  AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.dossier_id = d.id AND r.day > $2::date - $3::int)
                ORDER BY d.state_changed_at""",
             timedelta(days=settings.agreement_overdue_days), day, settings.reminder_repeat_days)
@@ -70,13 +71,5 @@ async def run_daily(app: web.Application, day: date | None = None) -> int | None
     return sent
 
 
-def reminder_task(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: every process checks now and then; the first one each day does the run."""
-    settings = settings_of(app)
-    if not settings.reminder_auto:
-        return _nothing()
-    return periodic("agreement-reminders", settings.reminder_check_seconds, run_daily)(app)
-
-
-async def _nothing() -> AsyncIterator[None]:
-    yield
+reminder_task = periodic_when(  # every process checks now and then; the first one each day does the run
+    "agreement-reminders", lambda app: settings_of(app).reminder_auto, lambda app: settings_of(app).reminder_check_seconds, run_daily)

@@ -41,7 +41,9 @@ class AgreementBody(Body):
 
 
 class ParentLinkBody(Body):
-    parent_email: Email = Field(max_length=254, description="where the parent or guardian gets the link")
+    parent_email: Email | None = Field(None, max_length=254, description=(
+        "where the parent or guardian gets the link. When the school's roster knows the parents "
+        "(agreement.parent.known), one of their addresses (absent: the first); else required"))
 
 
 class StudentSearchBody(Body):
@@ -51,6 +53,7 @@ class StudentSearchBody(Body):
     class_id: uuid.UUID | None = None
     leerjaar: int | None = Field(None, ge=1, le=8, strict=True)
     overdue: bool = Field(False, strict=True, description="only students too long in the agreement step")
+    archived: bool = Field(False, strict=True, description="only students with an archived dossier")
     page: int = Field(1, strict=True, **PAGE)
     page_size: int | None = Field(None, strict=True, **PAGE_SIZE)
 
@@ -92,6 +95,7 @@ class StudentsQuery(PagingQuery):
     class_id: uuid.UUID | None = Field(None, description="only this class")
     leerjaar: QueryInt | None = Field(None, ge=1, le=8, description="only this year (leerjaar)")
     overdue: QueryBool = Field(False, description="only students too long in the agreement step")
+    archived: QueryBool = Field(False, description="only students with an archived dossier")
 
 
 class MboInboxQuery(PagingQuery):
@@ -133,8 +137,12 @@ class StudentInfo(BaseModel):
     school_id: uuid.UUID
     school_name: str | None = None
     school_brin: str | None = None
+    school_city: str | None = Field(None, description="where the school of origin is (vestigingsplaats)")
+    student_number: str | None = Field(None, description="the school's student number (leerlingnummer), for the "
+                                                         "receiving school's intake")
     date_of_birth: date | None = None
-    email: str | None = None
+    email: str | None = Field(None, description="where mail to the student goes: the verified address of their own "
+                                                "account, the roster's before there is one; null: no mail can go out")
 
 
 class ChoiceInfo(BaseModel):
@@ -156,6 +164,12 @@ class MentorInfo(BaseModel):
     name: str | None = None
 
 
+class KnownParent(BaseModel):
+    name: str | None = None
+    email: str
+    relation: str | None = None
+
+
 class ParentInfo(BaseModel):
     rule: Literal["consent", "inspection", "none"]
     has_say: bool = Field(description="the parents are asked to read (under 18 and the school's rule is not none)")
@@ -163,8 +177,12 @@ class ParentInfo(BaseModel):
     email: str | None = Field(None, description="only for the student and the school")
     informed_at: datetime | None = None
     decision: Literal["consent", "objection"] | None = None
-    remark: str | None = None
+    decision_label: str | None = Field(None, description="the reaction in the words the parent chose it with")
+    remark: str | None = Field(None, description="the parent's remark with the reaction")
     decided_at: datetime | None = None
+    known: list[KnownParent] | None = Field(None, description=(
+        "the parents the school's roster knows: the link goes only to them (only for the student and the school; "
+        "empty: the student gives the address)"))
 
 
 class AgreementInfo(BaseModel):

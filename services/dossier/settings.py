@@ -22,5 +22,11 @@ class DossierSettings(ServiceSettings):
     reminder_repeat_days: int = Field(7, ge=1, description="days between automatic reminders to the same student")
     reminder_auto: bool = Field(True, description="send reminders automatically (once a day, one process does it)")
     reminder_check_seconds: float = Field(900.0, gt=0, description="how often each process checks whether today's run is due")
+    retention_notice_days: int = Field(30, ge=1, le=180, description=(
+        "days between the notice to the school (dossier.retention_notice) and the erasure by the retention rule; "
+        "nothing is erased before the school was told this long"))
+    retention_auto: bool = Field(True, description="apply the retention rule once a day (one process does it)")
+    retention_check_seconds: float = Field(3600.0, gt=0, description="how often each process checks whether "
+                                                                     "today's retention run is due")
     page_size_default: int = Field(25, ge=1, le=500)
     page_size_max: int = Field(100, ge=1, le=500)

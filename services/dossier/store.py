@@ -16,10 +16,16 @@ from shared.problems import Problem
 NOT_FOUND = "Dit dossier bestaat niet, of je hebt er geen toegang toe."
 STUDENT_NOT_FOUND = "Deze leerling bestaat niet, of je hebt geen toegang tot deze leerling."
 
+# where mail to a student goes: their own account's verified address, the roster's only before
+# there is an account (identity.student_changed: account_email, email); null: no mail can go out
+STUDENT_EMAIL = "coalesce(s.account_email, s.email)"
+
 DOSSIER_SELECT = """
 SELECT d.*, s.roepnaam, s.voornamen, s.tussenvoegsel, s.achternaam, s.date_of_birth, s.class_id,
-       s.class_name, s.leerjaar, s.email AS student_email,
-       sc.name AS school_name, sc.brin AS school_brin, coalesce(sc.parent_rule, 'consent') AS parent_rule,
+       s.class_name, s.leerjaar, s.student_number, """ + STUDENT_EMAIL + """ AS student_email,
+       sc.name AS school_name, sc.brin AS school_brin, sc.city AS school_city,
+       coalesce(sc.parent_rule, 'consent') AS parent_rule,
+       s.active AS student_active, s.left_on AS student_left_on, s.parents AS known_parents,
        inst.name AS institution_name, inst.participates AS institution_participates,
        p.name AS programme_name, p.crebo, p.level, p.pathway,
        l.name AS location_name, l.address AS location_address, l.city AS location_city,

@@ -19,6 +19,7 @@ from services.dossier.schemas import (
     ChoiceInfo,
     DossierSummary,
     DossierView,
+    KnownParent,
     Location,
     MentorInfo,
     ParentInfo,
@@ -29,9 +30,18 @@ from shared.forms.model import section_progress
 SCHOOL_ROLES = ("student", "mentor", "counsellor")
 
 
+# what the receiving school's intake matches an application with, beyond name and date of birth;
+# a dossier completed before they were kept takes them from the roster as it is now
+INTAKE_KEYS = ("student_number", "school_city")
+
+
 def student_info(row: Mapping[str, Any]) -> StudentInfo | None:
     if row["final"] and row["final"].get("student"):
-        return StudentInfo.model_validate(row["final"]["student"])
+        final = dict(row["final"]["student"])
+        for key in INTAKE_KEYS:
+            if key not in final:
+                final[key] = row[key] or None
+        return StudentInfo.model_validate(final)
     if row["roepnaam"] is None:
         return None  # not (yet) in the roster read model
     name = full_name(row["roepnaam"], row["tussenvoegsel"], row["achternaam"])
@@ -40,6 +50,7 @@ def student_info(row: Mapping[str, Any]) -> StudentInfo | None:
         tussenvoegsel=row["tussenvoegsel"] or "", achternaam=row["achternaam"], name=name, full_name=name,
         class_name=row["class_name"], school_year=row["leerjaar"], leerjaar=row["leerjaar"],
         school_id=row["school_id"], school_name=row["school_name"], school_brin=row["school_brin"],
+        school_city=row["school_city"], student_number=row["student_number"] or None,
         date_of_birth=row["date_of_birth"], email=row["student_email"])
 
 
@@ -76,7 +87,15 @@ def parent_info(row: Mapping[str, Any], role: str) -> ParentInfo:
     return ParentInfo(
         rule=rule.value, has_say=has_say, consent_needed=consent_needed,
         email=row["parent_email"] if role in SCHOOL_ROLES else None, informed_at=row["parent_informed_at"],
-        decision=row["parent_decision"], remark=row["parent_remark"], decided_at=row["parent_decided_at"])
+        decision=row["parent_decision"], remark=row["parent_remark"], decided_at=row["parent_decided_at"],
+        decision_label=wf.parent_decision_label(rule, wf.ParentDecision(row["parent_decision"]))
+        if row["parent_decision"] else None,
+        known=[KnownParent(**p) for p in known_parents(row)] if role in SCHOOL_ROLES else None)
+
+
+def known_parents(row: Mapping[str, Any]) -> list[dict]:
+    """The parents the school's roster knows (identity.student_changed ``parents``): the link goes to them."""
+    return list(row.get("known_parents") or [])
 
 
 async def dossier_view(conn: asyncpg.Connection, row: Mapping[str, Any], role: str) -> DossierView:

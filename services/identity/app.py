@@ -7,13 +7,14 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from services.identity import roster_import_worker
+from services.identity import erasure, roster_import_worker
 from services.identity.context import HASHER, KEYRING, VAULT, api
 from services.identity.hasher import PasswordHasher
 from services.identity.housekeeping import housekeeping_context
 # the modules register their routes on the Api
 from services.identity.routes import (accounts, activation_codes, classes, institutions, jwks, me,  # noqa: F401
-                                      password_change, privacy, roster_imports, schools, sessions, staff, students)
+                                      password_change, privacy, roster_imports, school_years, schools, sessions, staff,
+                                      students)
 from services.identity.settings import IdentitySettings
 from services.identity.signing import IdentityVerifier, KeyRing, ensure_key
 from services.identity.vault import Vault
@@ -51,6 +52,7 @@ def make_app(settings: IdentitySettings | None = None) -> web.Application:
         hasher.close()
 
     spec = ServiceSpec(name="identity", api=api, migrations="services.identity.migrations",
+                       subscriptions=erasure.SUBSCRIPTIONS,
                        resources=[keys, password_hasher, roster_import_worker.worker_context(settings),
                                   housekeeping_context(settings)])
     app = create_app(spec, settings)

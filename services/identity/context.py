@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -19,6 +21,11 @@ api = Api(title="Doorstroom identity")
 HASHER = web.AppKey("password_hasher", PasswordHasher)
 VAULT = web.AppKey("vault", Vault)
 KEYRING = web.AppKey("keyring", KeyRing)
+
+
+def today() -> date:
+    """The day in the Netherlands: leaving dates and school years are counted in it."""
+    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
 
 
 def settings_of(request: web.Request) -> IdentitySettings:

@@ -24,7 +24,7 @@ from services.identity.settings import IdentitySettings
 from services.identity.store.roster import import_rows
 from services.identity.store.schools import publish_school, upsert_location, upsert_programme, upsert_school
 from services.identity.store.staff import create_staff, ensure_account, publish_staff
-from services.identity.store.students import student_event
+from services.identity.store.students import ACCOUNT_EMAIL, student_event
 from services.identity.vault import Vault
 from shared import db
 from shared.auth import ROLE_LABELS
@@ -181,8 +181,8 @@ async def load_demo(pool: asyncpg.Pool, settings: IdentitySettings) -> list[Logi
                    VALUES ($1, $2, $3, $4, 'email', $5, now(), $6)""", uuid.uuid4(), roos["id"], batch_id,
                 hash_code(normalize_code(new_code()), settings.code_key_bytes()), date(date.today().year + 1, 7, 31),
                 account_id)
-            roos = await conn.fetchrow("UPDATE students SET account_id = $2 WHERE id = $1 RETURNING *", roos["id"],
-                                       account_id)
+            roos = await conn.fetchrow("UPDATE students SET account_id = $2 WHERE id = $1 RETURNING *, "
+                                       + ACCOUNT_EMAIL.format(alias="students"), roos["id"], account_id)
             await outbox.add(conn, ActivationCodeRedeemed(student_id=roos["id"], account_id=account_id, school_id=vo),
                              subject=str(roos["id"]))
             await outbox.add(conn, student_event(roos, "4a"), subject=str(roos["id"]))

@@ -35,6 +35,9 @@ async def sweep(conn: asyncpg.Connection, settings: IdentitySettings) -> dict[st
         # finished roster imports (their counts and the e-mail addresses of new mentors)
         "roster_imports": ("""DELETE FROM roster_imports WHERE state IN ('done', 'failed')
                               AND coalesce(finished_at, updated_at) < now() - $1::interval""", (keep,)),
+        # roster files kept for a preview that was never confirmed (they may hold BSNs, sealed)
+        "roster_previews": ("""DELETE FROM roster_imports WHERE state = 'preview'
+                               AND created_at < now() - interval '1 day'""", ()),
         # the answer kept to repeat a double-clicked code request (names of students): a day is plenty
         "batch_answers": ("""UPDATE activation_batches SET response = NULL
                              WHERE response IS NOT NULL AND created_at < now() - interval '1 day'""", ()),

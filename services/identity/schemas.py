@@ -55,6 +55,10 @@ class SearchIn(BaseModel):
 # --- schools and the catalogue -------------------------------------------------------------------
 
 
+RETENTION_HELP = ("bewaartermijn (VO): zoveel schooljaren na het schooljaar van afronden of vertrek worden dossiers, "
+                  "leerlinggegevens, accounts en bestanden definitief verwijderd")
+
+
 class SchoolIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     kind: Literal["vo", "mbo"]
@@ -63,6 +67,7 @@ class SchoolIn(BaseModel):
     city: single_line(max_length=100) | None = None
     participates: bool = True
     parent_rule: Literal["consent", "inspection", "none"] = "consent"
+    retention_years: int = Field(2, ge=1, le=10, strict=True, description=RETENTION_HELP)
 
 
 class LocationIn(BaseModel):
@@ -108,6 +113,8 @@ class SchoolOut(BaseModel):
     city: str | None
     participates: bool
     parent_rule: str
+    retention_years: int = Field(2, description=RETENTION_HELP)
+    school_year: str | None = Field(None, description="the school year the roster is in (VO), e.g. 2025-2026")
     locations: list[LocationOut] = []
     programmes: list[ProgrammeOut] = []
 

@@ -1,7 +1,8 @@
 """Signal mails of the dossier workflow (manual chapters 2-4): to the mentor when part A arrives,
 to the student when the dossier is put back to part A, when part B is sent and as a reminder of
 the agreement, to a parent with their personal link, and to the student when a parent reacted.
-An event without a recipient address (none in the roster) makes no mail."""
+A student is mailed at their own account's address, the roster's before there is an account (the
+dossier service picks it); an event without a recipient address (none known) makes no mail."""
 from __future__ import annotations
 
 import asyncpg

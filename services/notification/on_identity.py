@@ -90,20 +90,20 @@ def staff_invitation(ctx: dict) -> Mail:
 
 @template("activation_code")
 def activation_code(ctx: dict) -> Mail:
-    """The manual's instructions (1.1, steps 1-7) with the student's code filled in."""
+    """The manual's instructions (1.1, steps 1-7) with the student's code filled in, in the words of
+    the portal's pages: each quoted name is a page, button or link the student finds there."""
     return Mail(
         subject="Je activatiecode voor het digitaal doorstroomdossier",
         body=(f"Beste {ctx['student_name']},\n\n"
               f"{ctx['school_name']} nodigt je uit om je digitaal doorstroomdossier te maken. Daarmee meld je je "
               "aan bij je vervolgopleiding. Zo begin je:\n\n"
-              f"Ga naar {ctx['register_url']}\n\n"
-              "1. Klik op 'maak een nieuw account'.\n"
-              "2. Vul je BSN en e-mailadres in.\n"
+              f"1. Ga naar de pagina 'Maak een nieuw account': {ctx['register_url']}\n"
+              "2. Vul je BSN en e-mailadres in en klik op 'Account maken'.\n"
               "3. Ga naar je e-mail en klik op de link die we je hebben gestuurd.\n"
-              "4. Verzin een wachtwoord dat aan de eisen voldoet (en onthoud het goed).\n\n"
-              "Je hebt nu een account. Je kunt inloggen met je e-mailadres en wachtwoord. De volgende stap is "
-              "het starten van een digitaal doorstroomdossier:\n\n"
-              "5. Klik op het vlak met de tekst Digitaal Doorstroomdossier.\n"
+              "4. Verzin een wachtwoord dat aan de eisen voldoet (en onthoud het goed) en klik op "
+              "'Account activeren'.\n\n"
+              "Je hebt nu een account. De volgende stap is het starten van een digitaal doorstroomdossier:\n\n"
+              "5. Log in met je e-mailadres en wachtwoord ('Inloggen') en klik op 'Nieuw dossier'.\n"
               f"6. Vul de volgende activatiecode in: {ctx['code']}\n"
               "7. Klik op de knop 'Nieuw dossier' om je digitaal doorstroomdossier te starten.\n\n"
               f"De activatiecode is persoonlijk, werkt één keer en is geldig tot en met {day(ctx['expires_at'])}. "

@@ -66,12 +66,18 @@ async def save_agreement(request: web.Request, dossier_id: str, remark: str, ver
 
 
 async def parent_link(request: web.Request, dossier_id: str, email: str, version: Any) -> dict:
+    """``email`` empty: the first parent the school's roster knows."""
     return await send_json(request, "dossier", "POST", f"/v1/dossiers/{dossier_id}/parent-link",
-                           {"parent_email": email}, headers=_match(version))
+                           {"parent_email": email} if email else {}, headers=_match(version))
 
 
 async def history(request: web.Request, dossier_id: str) -> list[dict]:
     return (await get_json(request, "dossier", f"/v1/dossiers/{dossier_id}/history")).get("entries", [])
+
+
+async def audit(request: web.Request, dossier_id: str) -> list[dict]:
+    """The view log (counsellor only): who looked at the dossier or changed it, when and why."""
+    return (await get_json(request, "dossier", f"/v1/dossiers/{dossier_id}/audit")).get("entries", [])
 
 
 async def worklist(request: web.Request, *, q: str, class_id: str | None, page: int, page_size: int) -> dict:
@@ -85,10 +91,17 @@ async def counts(request: web.Request) -> dict:
 
 
 async def my_students(request: web.Request, *, q: str, class_id: str | None, leerjaar: int | None, page: int,
-                      page_size: int) -> dict:
-    """Mijn leerlingen; the search goes in a body, so that no name ends up in a URL."""
-    body = {"q": q, "class_id": class_id or None, "leerjaar": leerjaar, "page": page, "page_size": page_size}
+                      page_size: int, archived: bool = False) -> dict:
+    """Mijn leerlingen; the search goes in a body, so that no name ends up in a URL. ``archived``:
+    only students with an archived dossier."""
+    body = {"q": q, "class_id": class_id or None, "leerjaar": leerjaar, "page": page, "page_size": page_size,
+            "archived": archived}
     return await send_json(request, "dossier", "POST", "/v1/overviews/students/search", body)
+
+
+async def student_dossiers(request: web.Request, student_id: str) -> list[dict]:
+    """Every dossier of one student, archived ones too (mentor of the class, counsellor)."""
+    return (await get_json(request, "dossier", f"/v1/students/{student_id}/dossiers")).get("dossiers", [])
 
 
 async def student_part_b(request: web.Request, student_id: str) -> dict:
@@ -109,6 +122,11 @@ async def mbo_inbox(request: web.Request, *, q: str, handled: bool, flagged: boo
     """The MBO inbox; the search goes in a body, so that no name ends up in a URL."""
     body = {"q": q, "handled": handled, "flagged": flagged, "page": page, "page_size": page_size}
     return await send_json(request, "dossier", "POST", "/v1/mbo/dossiers/search", body)
+
+
+async def retention(request: web.Request) -> dict:
+    """The retention rule for the school: what will be erased and from when, and what was erased."""
+    return await get_json(request, "dossier", "/v1/retention")
 
 
 async def my_data(request: web.Request) -> Any:

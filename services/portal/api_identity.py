@@ -102,6 +102,33 @@ async def roster_import(request: web.Request, import_id: str) -> dict:
     return await get_json(request, "identity", f"/v1/roster/imports/{import_id}")
 
 
+async def preview_roster(request: web.Request, content: bytes) -> dict:
+    """A valid file is checked and kept as a preview of what it changes (state preview, nothing changed
+    yet); a bad one an ApiError 422."""
+    reply = await call(request, "identity", "POST", "/v1/roster/imports", data=content, params={"preview": "true"},
+                       headers={"Content-Type": "text/csv"})
+    return reply.json() or {}
+
+
+async def confirm_roster(request: web.Request, import_id: str, leavers: list[str]) -> dict:
+    """The preview is read in; ``leavers``: students not in the file who left the school."""
+    return await send_json(request, "identity", "POST", f"/v1/roster/imports/{import_id}/confirm",
+                           {"leavers": leavers})
+
+
+async def drop_roster_preview(request: web.Request, import_id: str) -> None:
+    await call(request, "identity", "DELETE", f"/v1/roster/imports/{import_id}")
+
+
+async def school_year_plan(request: web.Request, body: dict[str, Any]) -> dict:
+    """What a new school year would do (nothing changes)."""
+    return await send_json(request, "identity", "POST", "/v1/school-year/preview", body)
+
+
+async def start_school_year(request: web.Request, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "POST", "/v1/school-year", body)
+
+
 async def staff(request: web.Request) -> list[dict]:
     return (await get_json(request, "identity", "/v1/staff")).get("staff", [])
 
@@ -119,6 +146,11 @@ async def add_staff(request: web.Request, body: dict[str, Any]) -> dict:
 async def set_class_mentors(request: web.Request, class_id: str, staff_ids: list[str]) -> dict:
     return await send_json(request, "identity", "PUT", f"/v1/classes/{class_id}/mentors",
                            {"staff_ids": staff_ids})
+
+
+async def set_staff_active(request: web.Request, staff_id: str, active: bool) -> dict:
+    """Deactivate (every session ends, class links go) or reactivate a member of staff."""
+    return await send_json(request, "identity", "PATCH", f"/v1/staff/{staff_id}", {"active": active})
 
 
 async def invite_staff(request: web.Request, staff_id: str) -> dict:

@@ -293,6 +293,12 @@ class DossierView:
                 return name
         return str(self.raw.get("student_name") or "")
 
+    def mail_possible(self) -> bool:
+        """Whether mail can reach the student: the dossier service gives the address it mails to
+        (their own account's, else the roster's), or none."""
+        student = self.raw.get("student") or {}
+        return isinstance(student, Mapping) and bool(student.get("email"))
+
     def class_name(self) -> str:
         student = self.raw.get("student") or {}
         return str((student.get("class_name") if isinstance(student, Mapping) else None)

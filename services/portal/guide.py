@@ -16,7 +16,7 @@ STEPS: list[tuple[str, str]] = [
     ("Verzin een wachtwoord dat aan de eisen voldoet (en onthoud het goed).",
      "Je wachtwoord heeft minstens 12 tekens. Een zinnetje van een paar woorden is sterk en "
      "makkelijk te onthouden. Veelgebruikte wachtwoorden worden geweigerd."),
-    ("Log in en klik op 'Nieuw dossier' bij Digitaal Doorstroomdossier.",
+    ("Log in met je e-mailadres en wachtwoord en klik op 'Nieuw dossier'.",
      "Je logt in met je e-mailadres en wachtwoord. Op je Home-scherm zie je al je dossiers."),
     ("Vul de activatiecode in.",
      "De activatiecode krijg je van je mentor of decaan, per e-mail of op een brief. Je hebt hem "

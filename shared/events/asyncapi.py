@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from shared.bus import archive_queue
-from shared.events.envelope import Envelope
-from shared.events.registry import all_event_types
+from shared.events.catalog import DETAILS, PERSONAL_DATA
+from shared.events.envelope import CONTENT_TYPE, LEGACY_MEDIA_TYPE, envelope_schema
+from shared.events.registry import EventType, Fetch, all_event_types
 from shared.sealing import SEALED_DESCRIPTION
 
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
@@ -35,11 +36,45 @@ def _mark_sealed(schema: dict) -> None:
         prop["x-sealed"] = True
 
 
+def fetch_of(et: EventType) -> dict:
+    """``x-fetch`` of a message: the HTTP call that reads the details of the event, with each of its
+    parameters as an AsyncAPI runtime expression into the message; or why there is none."""
+    details = DETAILS.get(et.name)
+    if details is None:
+        return {"operation": None, "reason": "not documented yet"}
+    if not isinstance(details, Fetch):
+        return {"operation": None, "reason": details.reason}
+    out = {"service": details.service, "operation": details.operation, "method": details.method,
+           "path": details.path,
+           "parameters": {name: f"$message.payload#/data/{name}" for name in details.path_parameters},
+           "openapi": f"GET /openapi.json of the {details.service} service", "who": details.who}
+    if details.query:
+        out["query"] = {name: f"$message.payload#/data/{name}" for name in details.query}
+    if details.note:
+        out["note"] = details.note
+    return out
+
+
+def _description(et: EventType, fetch: dict) -> str:
+    if fetch["operation"] is None:
+        details = f"Nothing to fetch: {fetch['reason']}."
+    else:
+        query = "".join(f"{'?' if i == 0 else '&'}{q}={{{q}}}" for i, q in enumerate(fetch.get("query", {})))
+        details = (f"Details: `{fetch['operation']}{query}` of the {fetch['service']} service, for "
+                   f"{fetch['who']}.")
+    personal = PERSONAL_DATA.get(et.name)
+    if personal is None:
+        data = "Personal data in data: not documented yet."
+    elif personal:
+        data = "Personal data in data: " + ", ".join(f"`{f}`" for f in personal) + "; no other field."
+    else:
+        data = "No personal data in data beyond pseudonymous ids."
+    return f"{et.summary} {details} {data}"
+
+
 def build_document(exchange: str = "doorstroom.events") -> dict:
     channels, operations, messages, schemas = {}, {}, {}, {}
-    envelope_schema = Envelope.model_json_schema()
-    envelope_schema["properties"].pop("data")
-    schemas["Envelope"] = envelope_schema
+    schemas["Envelope"] = envelope_schema()
     for et in all_event_types():
         key = _ref_safe(et.name)
         payload_schema = et.payload.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -48,20 +83,27 @@ def build_document(exchange: str = "doorstroom.events") -> dict:
             schemas[name] = sub
         _mark_sealed(payload_schema)
         schemas[f"{key}_data"] = payload_schema
+        fetch = fetch_of(et)
         messages[key] = {
             "name": et.name,
             "title": et.payload.__name__,
             "summary": et.summary,
-            "contentType": "application/cloudevents+json",
+            "description": _description(et, fetch),
+            "contentType": CONTENT_TYPE,
             "headers": {"type": "object", "properties": {
-                "message_id": {"type": "string", "description": "equals the envelope id"}}},
+                "x-request-id": {"type": "string", "description": "equals the envelope's requestid, when set"}}},
             "payload": {"allOf": [
                 {"$ref": "#/components/schemas/Envelope"},
-                {"type": "object", "required": ["type", "data"], "properties": {
+                {"type": "object", "required": ["type", "dataversion", "data"], "properties": {
                     "type": {"const": et.name},
+                    "source": {"const": f"/doorstroom/{et.producer}"},
                     "dataversion": {"const": et.version},
                     "data": {"$ref": f"#/components/schemas/{key}_data"}}}]},
+            "bindings": {"amqp": {"messageType": et.name, "bindingVersion": "0.3.0"}},
             "x-producer": et.producer,
+            "x-dataversion": et.version,
+            "x-fetch": fetch,
+            "x-personal-data": list(PERSONAL_DATA.get(et.name, ())),
         }
         channels[key] = {
             "address": et.name,
@@ -107,11 +149,26 @@ def build_document(exchange: str = "doorstroom.events") -> dict:
             "version": "1.0.0",
             "description": (
                 "Events of the Digitaal Doorstroomdossier. Subscribe with your own durable queue bound "
-                f"to the routing keys you need on the topic exchange `{exchange}`. Every message is a "
-                "CloudEvents 1.0 envelope in JSON structured mode; deduplicate on `id` (delivery is "
-                "at least once). `dataversion` changes only for incompatible changes of `data`. Every event "
-                "is also kept in the archive stream (channel `archive`), so a subscriber can start from a "
-                "point in time in the past.\n\n"
+                f"to the routing keys you need on the topic exchange `{exchange}`. Deduplicate on `id` (delivery "
+                "is at least once). Every event is also kept in the archive stream (channel `archive`), so a "
+                "subscriber can start from a point in time in the past.\n\n"
+                "The wire: the CloudEvents AMQP protocol binding, structured content mode. Every message is one "
+                "CloudEvents 1.0 event in the JSON event format (schema `Envelope`: `specversion`, `id`, "
+                "`source`, `type`, `time`, `dataversion` and `data` always, `subject` and `requestid` when set; "
+                f"unset attributes are left out), with the AMQP content-type `{CONTENT_TYPE}`. The AMQP "
+                "properties repeat what the event says: `message_id` is `id`, `type` is `type` (and the "
+                "routing key), `app_id` the producing service, `timestamp` the moment of publishing; header "
+                f"`x-request-id` is `requestid`. Events published before this binding, still in the archive for "
+                f"its retention, say `{LEGACY_MEDIA_TYPE}` and may carry `\"subject\": null`; the body is the same "
+                "event.\n\n"
+                "Versions: `dataversion` is the schema version of `data` for its type. Fields may be added to "
+                "`data` without a new version (ignore what you do not know); a field removed, renamed or "
+                "changed in meaning or type is a new `dataversion`.\n\n"
+                "Each message says what happened (`type`, `time`, `subject`), which ids it concerns, and where "
+                "to read the details: `x-fetch` names the HTTP call of a Doorstroom service (its OpenAPI "
+                "document at `/openapi.json`), each parameter a runtime expression into the message, and who "
+                "may call it; the reads of a dossier are recorded. `x-personal-data` lists the fields of "
+                "`data` that carry personal data; no other field does, and no event carries a BSN.\n\n"
                 "Secrets are sealed. A field with `format: sealed` (`x-sealed: true`) is a link or code that lets "
                 "its holder act (verify an address, set a password, accept an invitation, redeem an activation "
                 "code, read a dossier as a parent). It travels, and rests in every queue, the archive and parked "
@@ -119,7 +176,7 @@ def build_document(exchange: str = "doorstroom.events") -> dict:
                 "(`sealed:v1:<key id>:<base64url(nonce, ciphertext, tag)>`). Outside subscribers get no secrets: "
                 "they learn that a link or code was sent to someone, never the link or code."),
         },
-        "defaultContentType": "application/cloudevents+json",
+        "defaultContentType": CONTENT_TYPE,
         "servers": {"rabbitmq": {"host": "rabbitmq:5672", "protocol": "amqp", "protocolVersion": "0-9-1"}},
         "channels": channels,
         "operations": operations,

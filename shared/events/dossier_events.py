@@ -9,7 +9,9 @@ Personal data is limited to what the consumer must act on: the signal-mail event
 recipient's address and the names the mail shows (the notification service has no roster), and
 ``dossier.completed`` carries what an MBO needs to match the application to a person. Never a
 BSN, never the answers of part A or B: those are read through the dossier API, where every read
-is recorded. Optional addresses are null when the roster holds none; no mail is sent then.
+is recorded. ``student_email`` is the verified address of the student's own account
+(``identity.student_changed``'s ``account_email``), the roster's address only while the student has
+no account; optional addresses are null when none is known, and no mail is sent then.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ from shared.sealing import Sealed
 __all__ = ["DossierCreated", "PartASubmitted", "DossierResetToPartA", "PartBStarted", "PartBSent",
            "DossierReturnedToPartA", "ParentReviewRequested", "ParentResponded", "CompletedStudent",
            "CompletedSchool", "CompletedProgramme", "DossierCompleted", "DossierArchived",
-           "DossierReactivated", "AgreementReminderIssued", "DossierHandled"]
+           "DossierReactivated", "AgreementReminderIssued", "DossierHandled", "RetentionNotice", "DossierErased",
+           "StudentErased"]
 
 ByRole = Literal["student", "mentor", "counsellor"]
 ChoiceKind = Literal["mbo", "havo", "vmbo"]
@@ -98,7 +101,8 @@ class DossierReturnedToPartA(Payload):
        summary="The student asked a parent to read the dossier; the parent gets a mail with a signed, expiring link.")
 class ParentReviewRequested(Payload):
     dossier_id: uuid.UUID
-    parent_email: EmailStr = Field(description="the address the student gave; recipient of the mail")
+    parent_email: EmailStr = Field(description="recipient of the mail: a parent the school's roster knows, or, when "
+                                               "it knows none, the address the student gave")
     student_name: str = Field(description="the student's full name, for the mail")
     school_name: str
     parent_rule: Literal["consent", "inspection"] = Field(
@@ -188,17 +192,30 @@ class DossierCompleted(Payload):
 @event("dossier.archived", producer="dossier",
        summary="A mentor or counsellor archived the dossier: out of overviews and reports, still there.")
 class DossierArchived(Payload):
+    """Archiving is a flag beside the state (a completed dossier stays completed and readable by its
+    institution); the envelope's ``time`` is when it was archived."""
+
     dossier_id: uuid.UUID
     student_id: uuid.UUID
     by_role: ByRole
+    school_id: uuid.UUID | None = Field(None, description="the student's VO school (absent in events published "
+                                                          "before this field)")
+    institution_id: uuid.UUID | None = Field(None, description="the institution the dossier is addressed to, when "
+                                                               "a choice was made")
 
 
 @event("dossier.reactivated", producer="dossier",
        summary="An archived dossier was activated again.")
 class DossierReactivated(Payload):
+    """The envelope's ``time`` is when it was activated again."""
+
     dossier_id: uuid.UUID
     student_id: uuid.UUID
     by_role: ByRole
+    school_id: uuid.UUID | None = Field(None, description="the student's VO school (absent in events published "
+                                                          "before this field)")
+    institution_id: uuid.UUID | None = Field(None, description="the institution the dossier is addressed to, when "
+                                                               "a choice was made")
 
 
 @event("dossier.agreement_reminder_issued", producer="dossier",
@@ -217,7 +234,50 @@ class AgreementReminderIssued(Payload):
 @event("dossier.handled", producer="dossier",
        summary="MBO staff marked a completed dossier as handled (\"afgehandeld\").")
 class DossierHandled(Payload):
+    """The receiving institution is done with the dossier; the student and the mentor see it. For
+    the institution's own systems and for the VO school (``school_id``)."""
+
     dossier_id: uuid.UUID
     student_id: uuid.UUID
-    institution_id: uuid.UUID
+    institution_id: uuid.UUID = Field(description="the institution that handled it (the one it is addressed to)")
     handled_at: datetime
+    school_id: uuid.UUID | None = Field(None, description="the student's VO school (absent in events published "
+                                                          "before this field)")
+    programme_id: uuid.UUID | None = Field(None, description="the programme applied for (an MBO choice)")
+
+
+@event("dossier.retention_notice", producer="dossier",
+       summary="Beforehand: on erase_on the retention rule erases this many dossiers and students of a school for "
+               "good; the school admins are told (no names: the portal lists them).")
+class RetentionNotice(Payload):
+    school_id: uuid.UUID
+    school_name: str
+    retention_years: int = Field(ge=1, description="the school's rule: school years after completion or leaving")
+    erase_on: date = Field(description="the first day the erasure may run; never earlier than the notice period")
+    dossiers: int = Field(ge=0, description="completed dossiers whose retention ends")
+    students: int = Field(ge=0, description="students who left, erased with their account, dossiers and files")
+    recipients: list[EmailStr] = Field(description="the school admins (or, without any, the counsellors)")
+    overview_url: str = Field(description="the portal page that lists what will be erased")
+
+
+@event("dossier.erased", producer="dossier",
+       summary="The retention rule erased a dossier for good (parts A and B, history, audit, parent links): "
+               "subscribers delete what they keep of it (its PDFs, an MBO's copy as its own rules say).")
+class DossierErased(Payload):
+    dossier_id: uuid.UUID
+    student_id: uuid.UUID
+    school_id: uuid.UUID
+    institution_id: uuid.UUID | None = Field(None, description="the institution a completed dossier went to")
+    reason: Literal["completed", "student_left"] = Field(
+        description="completed: its retention after completion ended; student_left: the student's after leaving")
+    erased_at: datetime
+
+
+@event("dossier.student_erased", producer="dossier",
+       summary="The retention after a student left the school ended: the dossier service erased everything it "
+               "held about them; identity erases the roster record and the account, every subscriber its data.")
+class StudentErased(Payload):
+    student_id: uuid.UUID
+    school_id: uuid.UUID
+    account_id: uuid.UUID | None = Field(None, description="the student's account, when one was linked")
+    erased_at: datetime

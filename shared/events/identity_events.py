@@ -14,7 +14,8 @@ from shared.sealing import Sealed
 __all__ = ["VerificationRequested", "SchoolChanged", "Programme", "Location", "StudentChanged",
            "ClassMentorsChanged", "Mentor", "StaffChanged", "ActivationCodeIssued",
            "ActivationLettersRequested", "ActivationLetter", "ActivationCodeRedeemed", "AccountExistsNotice",
-           "PasswordResetRequested", "PasswordChanged", "StaffInvited", "AccessEnded", "BsnClaimReleased"]
+           "PasswordResetRequested", "PasswordChanged", "StaffInvited", "AccessEnded", "BsnClaimReleased",
+           "ParentContact"]
 
 ParentRule = Literal["consent", "inspection", "none"]
 
@@ -54,8 +55,20 @@ class SchoolChanged(Payload):
     city: str | None = None
     participates: bool = Field(True, description="an MBO that takes part in the digital dossier")
     parent_rule: ParentRule = Field("consent", description="VO setting: parent consent, inspection or none")
+    retention_years: int = Field(2, ge=1, le=10, description=(
+        "VO setting, the retention rule: a completed dossier is erased this many school years after the school "
+        "year it was completed in, a student who left (with their account, dossiers and files) this many after "
+        "the school year they left in; the school is told beforehand (dossier.retention_notice)"))
     locations: list[Location] = []
     programmes: list[Programme] = []
+
+
+class ParentContact(Payload):
+    """A parent or guardian as the school's roster has them (optional columns of the roster CSV)."""
+
+    name: str | None = None
+    email: EmailStr
+    relation: str | None = Field(None, description="as the school wrote it: moeder, vader, verzorger, voogd, ...")
 
 
 @event("identity.student_changed", producer="identity",
@@ -72,9 +85,18 @@ class StudentChanged(Payload):
     class_id: uuid.UUID
     class_name: str
     school_year: int = Field(description="leerjaar")
-    email: EmailStr | None = None
+    email: EmailStr | None = Field(None, description="the address in the school's roster (may be absent)")
     account_id: uuid.UUID | None = Field(None, description="the student's account once a code is redeemed")
+    account_email: EmailStr | None = Field(
+        None, description="the verified address of the student's own account (set once a code is redeemed): mail "
+                          "to the student goes here, the roster's address only while there is no account. Absent "
+                          "from producers before this field: keep what you knew")
     active: bool = True
+    left_on: date | None = Field(None, description="the day the school marked the student as left (a roster import "
+                                                   "or a new school year); set while active is false")
+    parents: list[ParentContact] | None = Field(
+        None, description="the parents or guardians the school's roster knows (the dossier asks them, not an "
+                          "address the student types). Absent (null): not told, keep what you knew; []: none known")
 
 
 class Mentor(Payload):

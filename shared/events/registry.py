@@ -1,6 +1,7 @@
 """One registry of event types: producers, consumers, tests and the published contract use it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -20,6 +21,35 @@ class EventType:
 
 EVENT_TYPES: dict[str, EventType] = {}
 _BY_MODEL: dict[type[BaseModel], EventType] = {}
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Where a subscriber reads the details of an event: one HTTP call of a Doorstroom service
+    (see that service's ``/openapi.json``). Every ``{name}`` in ``path`` and every name in
+    ``query`` is filled from the field of that name in the event's ``data``."""
+
+    service: str
+    method: str
+    path: str
+    who: str = ""
+    query: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def operation(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return re.findall(r"{([a-z_]+)}", self.path)
+
+
+@dataclass(frozen=True)
+class NothingToFetch:
+    """An event that is the whole fact (a mail's trigger, something erased): no call adds to it."""
+
+    reason: str
 
 
 def event(name: str, *, producer: str, summary: str, version: int = 1) -> Callable[[P], P]:

@@ -97,7 +97,8 @@ async def test_the_school_admin_sets_the_rule_for_parents(page, system: System, 
     await page.get_by_role("link", name="Instellingen van de school").click()
     assert await page.get_by_label("Geen: de leerling rondt zelf af").is_checked(), "the school's current rule"
     explained = await page.get_by_role("region", name="Wat elke keuze wel en niet bewijst").inner_text()
-    assert "typt het e-mailadres van de ouder zelf in" in explained and "niet dat het de ouder" in explained
+    assert "typt de leerling het e-mailadres van de ouder zelf in" in explained and "niet dat het de ouder" in explained
+    assert "staan de ouders in het leerlingenbestand" in explained
     await accessible(page, "92-school-instellingen")
     await page.get_by_label(re.compile("^Akkoord: ")).check()
     await page.get_by_role("button", name="Opslaan").click()

@@ -11,7 +11,11 @@ Layout rules:
 * Unanswered optional fields are left out, and so are fields hidden by their condition; a
   required field that is still open reads "Niet ingevuld" (only in a dossier still being filled).
 * The header is the manual's: Naam, Klas, School, Opleiding (name (level - BOL/BBL - location -
-  crebo)), Keuze (institution), with school year, mentor and status beside it.
+  crebo)), Keuze (institution), with school year, mentor and status beside it; and what the
+  receiving school's intake matches the application with: Geboortedatum, Leerlingnummer,
+  E-mailadres, the school with its place and BRIN (OSO: leerling, communicatie, school).
+* The agreement (whole dossier) has the student's remark and the parent's reaction with its
+  remark, where the parents had a say.
 * Every page carries the student's name, "pagina X van Y" and the moment of rendering.
 """
 from __future__ import annotations
@@ -33,7 +37,7 @@ from services.document.rendering.engine import compile_pdf
 DocumentPart = Literal["a", "b", "all"]
 PARTS: tuple[str, ...] = ("a", "b", "all")
 # Bump when the layout changes: files rendered before are then not reused.
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 TITLES = {"a": "Digitaal Doorstroomdossier – deel A", "b": "Digitaal Doorstroomdossier – deel B",
           "all": "Digitaal Doorstroomdossier"}
@@ -174,18 +178,51 @@ def school_year_of(dossier: Mapping[str, Any], kind: str = "part_a") -> str:
     return school_year_on(date.today())
 
 
+def school_line(student: Mapping[str, Any]) -> str:
+    """"Het Voorbeeld College, Utrecht (BRIN 12AB)": the school the student comes from."""
+    name, city, brin = (_text(student.get(k)) for k in ("school_name", "school_city", "school_brin"))
+    line = ", ".join(p for p in (name, city if city not in name else "") if p)
+    return f"{line} (BRIN {brin})" if line and brin else line
+
+
 def header_rows(dossier: Mapping[str, Any]) -> list[list[str]]:
+    """The manual's header, with what the receiving school's intake matches the application with
+    (date of birth, the school's student number, the student's address, the school of origin)."""
     student = dossier.get("student") or {}
     choice = dossier.get("choice") or {}
     name = _text(student.get("full_name")) or " ".join(
         p for p in (_text(student.get("roepnaam")), _text(student.get("tussenvoegsel")),
                     _text(student.get("achternaam"))) if p)
-    rows = [["Naam", name], ["Klas", _text(student.get("class_name"))], ["School", _text(student.get("school_name"))],
+    born = _text(student.get("date_of_birth"))
+    try:
+        born = dutch_date(born) if born else ""
+    except ValueError:
+        pass
+    rows = [["Naam", name], ["Geboortedatum", born], ["Leerlingnummer", _text(student.get("student_number"))],
+            ["E-mailadres", _text(student.get("email"))],
+            ["Klas", _text(student.get("class_name"))], ["School", school_line(student)],
             ["Opleiding", programme_line(choice)], ["Keuze", institution_line(choice)],
             ["Schooljaar", _text(dossier.get("school_year"))],
             ["Mentor", _text((dossier.get("mentor") or {}).get("name"))],
             ["Status", _text(dossier.get("state_label"))]]
     return [r for r in rows if r[1]]
+
+
+def parent_rows(parent: Mapping[str, Any]) -> list[list[str]]:
+    """The parent's say (the link from the agreement step): their reaction and remark, or that
+    they did not react although they had a say."""
+    rows = []
+    if parent.get("decision"):
+        label = _text(parent.get("decision_label")) or ("Akkoord" if parent["decision"] == "consent" else "Bezwaar")
+        if parent.get("decided_at"):
+            label += f" (op {dutch_moment(parent['decided_at'])})"
+        rows.append(["Reactie van de ouder of verzorger", label])
+        if _text(parent.get("remark")):
+            rows.append(["Opmerking van de ouder of verzorger", _text(parent["remark"])])
+    elif parent.get("has_say"):
+        informed = f" (link gestuurd op {dutch_moment(parent['informed_at'])})" if parent.get("informed_at") else ""
+        rows.append(["Reactie van de ouder of verzorger", "Geen reactie" + informed])
+    return rows
 
 
 def agreement_blocks(dossier: Mapping[str, Any], level: int) -> list[dict[str, Any]]:
@@ -195,9 +232,12 @@ def agreement_blocks(dossier: Mapping[str, Any], level: int) -> list[dict[str, A
         rows.append(["Akkoord gegeven op", dutch_moment(agreement["completed_at"])])
     if _text(agreement.get("remark")):
         rows.append(["Opmerking van de leerling bij deel B", _text(agreement["remark"])])
+    rows += parent_rows(agreement.get("parent") or {})
     blocks = [_heading(level, "Akkoordverklaring", new_page=False)]
-    blocks.append({"type": "rows", "rows": rows} if rows
-                  else {"type": "note", "text": "De leerling heeft nog geen akkoord gegeven."})
+    if rows:
+        blocks.append({"type": "rows", "rows": rows})
+    if not agreement.get("completed_at"):
+        blocks.append({"type": "note", "text": "De leerling heeft nog geen akkoord gegeven."})
     return blocks
 
 

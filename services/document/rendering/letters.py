@@ -1,6 +1,8 @@
 """Activation letters: one page per student with the school, the student's name and class, the
-activation code, the manual's steps 1 to 7 (chapter 1.1) with the code filled in, a QR code with
-the registration address and the date until which the code is valid."""
+activation code, the manual's steps 1 to 7 (chapter 1.1) in the words of the portal's pages (the
+page 'Maak een nieuw account', the buttons 'Account maken', 'Account activeren', 'Inloggen' and
+'Nieuw dossier'; the activation mail of notification says the same) with the code filled in, a QR
+code with the registration address and the date until which the code is valid."""
 from __future__ import annotations
 
 import hashlib

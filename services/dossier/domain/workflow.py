@@ -66,6 +66,21 @@ class ParentDecision(StrEnum):
     OBJECTION = "objection"
 
 
+# the parent's reaction in the words they chose it with (the parent page): under consent they
+# agree or not; under inspection they read it and object or not (OSO inzage: akkoord)
+PARENT_DECISION_LABELS: dict[tuple[ParentRule, ParentDecision], str] = {
+    (ParentRule.CONSENT, ParentDecision.CONSENT): "Akkoord",
+    (ParentRule.CONSENT, ParentDecision.OBJECTION): "Niet akkoord",
+    (ParentRule.INSPECTION, ParentDecision.CONSENT): "Gelezen, geen bezwaar",
+    (ParentRule.INSPECTION, ParentDecision.OBJECTION): "Bezwaar",
+}
+
+
+def parent_decision_label(rule: ParentRule, decision: ParentDecision) -> str:
+    """The parent's reaction in words; a rule changed since (to none) reads as under inspection."""
+    return PARENT_DECISION_LABELS[(rule if rule is ParentRule.CONSENT else ParentRule.INSPECTION, decision)]
+
+
 class Role(StrEnum):
     STUDENT = "student"
     PARENT = "parent"

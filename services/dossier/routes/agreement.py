@@ -27,7 +27,7 @@ from services.dossier.routes.common import (
 )
 from services.dossier.routes.part_a import dossier_answers, student_name
 from services.dossier.schemas import AgreementBody, DossierView, ParentLinkBody
-from services.dossier.views import choice_info, student_info
+from services.dossier.views import choice_info, known_parents, student_info
 from shared.api import json_response, read_body
 from shared.app import OUTBOX
 from shared.auth import require
@@ -49,6 +49,25 @@ def _birth_date(row):
         raise Problem(409, "Je leerlinggegevens zijn nog niet bij ons bekend. Probeer het later opnieuw of vraag je "
                            "mentor om hulp.", code="student-unknown")
     return row["date_of_birth"]
+
+
+def parent_address(row, asked: str | None) -> str:
+    """Where the link goes: a parent the school's roster knows (the one asked for, or the first), so the
+    school knows who can answer; only when the roster knows none, the address the student gives."""
+    known = [p["email"].lower() for p in known_parents(row)]
+    asked = str(asked).lower() if asked else None
+    if known:
+        if asked is None:
+            return known[0]
+        if asked not in known:
+            raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=[
+                {"field": "parent_email", "message": "De link gaat naar een ouder of verzorger die de school kent: "
+                 "kies een van die adressen. Klopt het adres niet? Vraag de school om het aan te passen."}])
+        return asked
+    if asked is None:
+        raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=[
+            {"field": "parent_email", "message": "Vul het e-mailadres van je ouder of verzorger in."}])
+    return asked
 
 
 async def revoke_parent_links(conn, dossier_id: uuid.UUID) -> None:
@@ -87,7 +106,7 @@ async def send_parent_link(request: web.Request) -> web.Response:
         rule = wf.ParentRule(row["parent_rule"])
         run(wf.request_parent_review, store.status_of(row), wf.Role.STUDENT, parent_rule=rule,
             date_of_birth=_birth_date(row), today=today())
-        parent_email = str(body.parent_email).lower()
+        parent_email = parent_address(row, body.parent_email)
         if row["student_email"] and parent_email == row["student_email"].lower():
             raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=[
                 {"field": "parent_email", "message": "Vul het e-mailadres van je ouder of verzorger in, niet je eigen."}])

@@ -104,7 +104,16 @@ async def locked_dossier(request: web.Request, principal: Principal | None, doss
         if student_lock:
             row = await store.load_dossier(conn, principal, dossier_id)
             await store.lock_student(conn, row["student_id"])
-        yield conn, await store.load_dossier(conn, principal, dossier_id, lock=True)
+        row = await store.load_dossier(conn, principal, dossier_id, lock=True)
+        if row["student_active"] is False and row["state"] != "completed":
+            raise Problem(409, LEFT_SCHOOL, code="student-left")
+        yield conn, row
+
+
+# a student the school marked as left (identity.student_changed: active false): their dossiers stay
+# readable (and a completed one with the MBO) until the retention rule erases them, but change no more
+LEFT_SCHOOL = ("Deze leerling staat niet meer ingeschreven bij de school. Het dossier kan nog worden gelezen en "
+               "gedownload, maar niet meer worden gewijzigd.")
 
 
 async def answer_dossier(conn: asyncpg.Connection, dossier_id: uuid.UUID, role: str, status: int = 200) -> web.Response:

@@ -58,6 +58,25 @@ HISTORY_LABELS = {
 }
 
 
+# what the view log says of a look at a dossier (audit_log.what of kind 'view')
+VIEW_LABELS = {
+    "dossier:part_a,part_b": "Dossier bekeken (deel A en deel B)",
+    "dossier:part_a": "Dossier bekeken (deel A)",
+    "dossier:part_b": "Dossier bekeken (deel B)",
+    "dossier:status": "Status van het dossier bekeken",
+    "history": "Historie bekeken",
+    "audit": "Inzagelog bekeken",
+}
+PURPOSE_LABELS = {"view": "bekijken", "pdf": "pdf maken (afdrukken of opslaan)", "print": "afdrukken",
+                  "export": "download van al zijn of haar gegevens"}
+
+
+def audit_label(kind: str, what: str) -> str:
+    if kind == "change":
+        return HISTORY_LABELS.get(what, what)
+    return VIEW_LABELS.get(what, what)
+
+
 @api.route("GET", "/v1/dossiers", summary="Mijn dossiers (home-overzicht van de leerling)", response=DossierList,
            tags=TAGS, auth=True)
 async def list_own(request: web.Request) -> web.Response:
@@ -162,21 +181,31 @@ async def read_history(request: web.Request) -> web.Response:
                      "detail": e["detail"]} for e in entries]})
 
 
-@api.route("GET", "/v1/dossiers/{dossier_id}/audit", summary="Wie heeft dit dossier bekeken of gewijzigd (decaan)",
+@api.route("GET", "/v1/dossiers/{dossier_id}/audit", summary="Inzagelog: wie heeft dit dossier bekeken of gewijzigd, "
+           "wanneer en waarom (decaan), met naam en Nederlandse omschrijving",
            tags=TAGS, auth=True)
 async def read_audit(request: web.Request) -> web.Response:
     principal = await require(request, "counsellor")
     dossier_id = uuid_param(request, "dossier_id")
     async with request.app[DB].acquire(timeout=10) as conn:
         row = await store.load_dossier(conn, principal, dossier_id)
+        # the name from the read model as it is now (staff and students); a parent has none
         entries = await conn.fetch(
-            "SELECT at, kind, actor_role, actor_ref, what, purpose FROM audit_log WHERE dossier_id = $1 ORDER BY id",
-            dossier_id)
+            """SELECT a.at, a.kind, a.actor_role, a.actor_ref, a.what, a.purpose,
+                      coalesce(st.name, concat_ws(' ', s.roepnaam, nullif(s.tussenvoegsel, ''), s.achternaam))
+                          AS actor_name
+               FROM audit_log a
+               LEFT JOIN staff st ON a.actor_role NOT IN ('student', 'parent') AND st.staff_id::text = a.actor_ref
+               LEFT JOIN students s ON a.actor_role = 'student' AND s.student_id::text = a.actor_ref
+               WHERE a.dossier_id = $1 ORDER BY a.id""", dossier_id)
         await store.audit(conn, Actor.of(principal), "view", "audit", dossier_id=dossier_id,
                           student_id=row["student_id"])
     return json_response({"dossier_id": str(dossier_id), "entries": [
         {"at": e["at"].isoformat(), "kind": e["kind"], "by_role": e["actor_role"], "by": e["actor_ref"],
-         "what": e["what"], "purpose": e["purpose"]} for e in entries]})
+         "by_name": e["actor_name"] or None, "what": e["what"], "label": audit_label(e["kind"], e["what"]),
+         "purpose": e["purpose"],
+         "purpose_label": PURPOSE_LABELS.get(e["purpose"], e["purpose"]) if e["purpose"] else None}
+        for e in entries]})
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/archive", summary="Archiveren (mentor, decaan); If-Match nodig",
@@ -190,7 +219,8 @@ async def archive(request: web.Request) -> web.Response:
         actor = Actor.of(principal, await store.actor_name(conn, principal))
         await store.change_dossier(conn, row, actor, "archived", status=new, sets={"archived_at": now()})
         await request.app[OUTBOX].add(conn, DossierArchived(
-            dossier_id=dossier_id, student_id=row["student_id"], by_role=principal.role), subject=str(dossier_id))
+            dossier_id=dossier_id, student_id=row["student_id"], by_role=principal.role, school_id=row["school_id"],
+            institution_id=row["institution_id"]), subject=str(dossier_id))
         return await answer_dossier(conn, dossier_id, principal.role)
 
 
@@ -205,6 +235,7 @@ async def reactivate(request: web.Request) -> web.Response:
         actor = Actor.of(principal, await store.actor_name(conn, principal))
         await store.change_dossier(conn, row, actor, "reactivated", status=new, sets={"archived_at": None})
         await request.app[OUTBOX].add(conn, DossierReactivated(
-            dossier_id=dossier_id, student_id=row["student_id"], by_role=principal.role), subject=str(dossier_id))
+            dossier_id=dossier_id, student_id=row["student_id"], by_role=principal.role, school_id=row["school_id"],
+            institution_id=row["institution_id"]), subject=str(dossier_id))
         return await answer_dossier(conn, dossier_id, principal.role)
 

@@ -66,7 +66,8 @@ async def _inbox(request: web.Request, principal: Principal, search: MboSearch) 
         items.append({
             "id": str(r["id"]), "version": r["version"], "completed_at": r["completed_at"].isoformat(),
             "student_name": student.get("full_name"), "date_of_birth": student.get("date_of_birth"),
-            "school_name": student.get("school_name"), "programme_name": choice.get("programme_name"),
+            "student_number": student.get("student_number"), "school_name": student.get("school_name"),
+            "programme_name": choice.get("programme_name"),
             "crebo": choice.get("crebo"), "warm_handover": r["warm_handover"], "contact_wanted": r["contact_wanted"],
             "handled": r["handled_at"] is not None,
             "handled_at": r["handled_at"].isoformat() if r["handled_at"] else None,
@@ -89,5 +90,6 @@ async def mark_handled(request: web.Request) -> web.Response:
                                    sets={"handled_at": handled_at, "handled_by_name": actor.name})
         await request.app[OUTBOX].add(conn, DossierHandled(
             dossier_id=dossier_id, student_id=row["student_id"], institution_id=row["institution_id"],
-            handled_at=handled_at), subject=str(dossier_id))
+            handled_at=handled_at, school_id=row["school_id"], programme_id=row["programme_id"]),
+            subject=str(dossier_id))
         return await answer_dossier(conn, dossier_id, "mbo_staff")

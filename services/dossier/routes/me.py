@@ -41,7 +41,8 @@ async def export(request: web.Request) -> web.Response:
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         roster = await conn.fetchrow(
             """SELECT student_id, school_id, student_number, roepnaam, voornamen, tussenvoegsel, achternaam,
-                      date_of_birth, class_name, leerjaar, email, active FROM students WHERE student_id = $1""",
+                      date_of_birth, class_name, leerjaar, email, account_email, active
+               FROM students WHERE student_id = $1""",
             student_id)
         dossiers = await conn.fetch("SELECT * FROM dossiers WHERE student_id = $1 ORDER BY created_at", student_id)
         ids = [d["id"] for d in dossiers]

@@ -1,7 +1,9 @@
 """Overviews for the school: the mentor's worklist ("te behandelen"), "mijn leerlingen" (search,
 filter, best choice, furthest dossier), counts per status and the students who wait too long in
 the agreement step. A mentor sees the classes linked to them, a counsellor the whole school;
-archived dossiers are left out."""
+archived dossiers are left out of the counts and lines, but each student says how many they have
+(``archived_count``), ``archived`` finds the students with one, and a student's dossiers
+(``/v1/students/{id}/dossiers``) include them: the archive stays reachable."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -85,6 +87,7 @@ async def search_worklist(request: web.Request) -> web.Response:
 async def _worklist(request: web.Request, principal, text: str, class_id, page: int, size: int) -> web.Response:
     q = Query()
     q.where("d.state = 'part_b' AND NOT d.archived")
+    q.where("coalesce(s.active, true)")  # a student who left: nothing more to do for them
     scope_dossiers(q, principal)
     if class_id is not None:
         q.where(f"s.class_id = {q.arg(class_id)}")
@@ -130,13 +133,14 @@ async def _students(request: web.Request, principal, search: StudentSearch) -> w
     return json_response({"total": total, "page": search.page, "page_size": search.size, "students": [{
         "student_id": str(r["student_id"]), "name": _name(r), "class_id": str(r["class_id"]),
         "class_name": r["class_name"], "leerjaar": r["leerjaar"], "email": r["email"],
-        "dossier_count": r["dossiers"], "best_choice": _dossier_brief(r, "b_"), "furthest": _dossier_brief(r, "f_"),
+        "dossier_count": r["dossiers"], "archived_count": r["archived_dossiers"], "best_choice": _dossier_brief(r, "b_"), "furthest": _dossier_brief(r, "f_"),
         "agreement_overdue": r["overdue_since"] is not None,
         "agreement_since": r["overdue_since"].isoformat() if r["overdue_since"] else None} for r in rows]})
 
 
 @api.route("GET", "/v1/overviews/students",
-           summary="Mijn leerlingen: filteren op klas (class_id), leerjaar en overdue, pagina's (zoeken op naam: POST .../search)",
+           summary="Mijn leerlingen: filteren op klas (class_id), leerjaar, overdue en archived, pagina's (zoeken op "
+                   "naam: POST .../search)",
            tags=TAGS, auth=True, query=StudentsQuery)
 async def students(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
@@ -147,7 +151,8 @@ async def students(request: web.Request) -> web.Response:
     page, size = paging(request, query)
     return await _students(request, principal, StudentSearch(
         role=principal.role, staff_id=principal.staff_id, school_id=principal.school_id,
-        class_id=query.class_id, leerjaar=query.leerjaar, overdue_only=query.overdue, page=page, size=size,
+        class_id=query.class_id, leerjaar=query.leerjaar, overdue_only=query.overdue,
+        archived_only=query.archived, page=page, size=size,
         overdue=_overdue(request)))
 
 
@@ -159,7 +164,7 @@ async def search_students(request: web.Request) -> web.Response:
     body = await read_body(request, StudentSearchBody)
     return await _students(request, principal, StudentSearch(
         role=principal.role, staff_id=principal.staff_id, school_id=principal.school_id, class_id=body.class_id,
-        leerjaar=body.leerjaar, q=body.q, overdue_only=body.overdue, page=body.page,
+        leerjaar=body.leerjaar, q=body.q, overdue_only=body.overdue, archived_only=body.archived, page=body.page,
         size=page_size_of(request, body.page_size), overdue=_overdue(request)))
 
 
@@ -207,12 +212,14 @@ async def agreement_overdue(request: web.Request) -> web.Response:
     page, size = paging(request)
     q = Query()
     q.where(f"d.state = 'agreement' AND NOT d.archived AND d.state_changed_at < now() - {q.arg(_overdue(request))}::interval")
+    q.where("coalesce(s.active, true)")
     scope_dossiers(q, principal)
     base = f"FROM dossiers d LEFT JOIN students s ON s.student_id = d.student_id WHERE {q.sql}"
     async with request.app[DB].acquire(timeout=10) as conn:
         total = await conn.fetchval("SELECT count(*) " + base, *q.args)
         rows = await conn.fetch(
             f"""SELECT d.id, d.student_id, d.state_changed_at, s.roepnaam, s.tussenvoegsel, s.achternaam, s.class_name,
+                       {store.STUDENT_EMAIL} IS NOT NULL AS mail_possible,
                        (SELECT max(r.day) FROM reminders r WHERE r.dossier_id = d.id) AS last_reminder
                 {base} ORDER BY d.state_changed_at, d.id LIMIT {size} OFFSET {(page - 1) * size}""", *q.args)
         now_ = await conn.fetchval("SELECT now()")
@@ -220,7 +227,8 @@ async def agreement_overdue(request: web.Request) -> web.Response:
     return json_response({"total": total, "page": page, "page_size": size, "dossiers": [{
         "id": str(r["id"]), "student_id": str(r["student_id"]), "student_name": _name(r), "class_name": r["class_name"],
         "in_agreement_since": r["state_changed_at"].isoformat(), "waiting_days": (now_ - r["state_changed_at"]).days,
-        "last_reminder": r["last_reminder"].isoformat() if r["last_reminder"] else None} for r in rows]})
+        "last_reminder": r["last_reminder"].isoformat() if r["last_reminder"] else None,
+        "mail_possible": r["mail_possible"]} for r in rows]})
 
 
 @api.route("GET", "/v1/overviews/classes", summary="De klassen om op te filteren (mentor: eigen klassen; decaan: school)",

@@ -56,6 +56,9 @@ class RosterRow:
     email: str | None  # lowercased
     bsn: str | None  # 9 digits, passed the eleven test
     mentor_emails: tuple[str, ...]  # lowercased, without duplicates, in file order
+    # the parents or guardians of the optional columns (``PARENT_SLOTS``): None when the file has none of
+    # those columns (what the roster knows stays), else a tuple of {name, email, relation}, maybe empty
+    parents: tuple[dict, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,23 @@ COLUMNS = (
     Column("bsn", "BSN", ("bsn",), False),
     Column("mentors", "Mentor", ("mentor", "mentoren"), False),
 )
+
+
+def _parent_columns(n: int) -> tuple[Column, ...]:
+    """The optional columns of parent (or guardian) ``n``: name, e-mail address and relation. Parent 1
+    may go without its number ("Ouder naam", "E-mail ouder")."""
+    def names(*parts: str) -> tuple[str, ...]:
+        nums = (str(n), "") if n == 1 else (str(n),)
+        return tuple(dict.fromkeys(f"{w}{i}{p}" if order else f"{p}{w}{i}" for w in ("ouder", "verzorger")
+                                   for i in nums for p in parts for order in (True, False)))
+    return (Column(f"parent{n}_name", f"Ouder {n} naam", names("naam"), False),
+            Column(f"parent{n}_email", f"Ouder {n} e-mail", names("email", "emailadres"), False),
+            Column(f"parent{n}_relation", f"Ouder {n} relatie", names("relatie"), False))
+
+
+PARENT_SLOTS = (1, 2)
+PARENT_COLUMNS = tuple(c for n in PARENT_SLOTS for c in _parent_columns(n))
+COLUMNS = COLUMNS + PARENT_COLUMNS
 _LABEL = {c.key: c.label for c in COLUMNS}
 
 
@@ -226,6 +246,26 @@ def _bsn(value: str) -> str | None:
         raise _FieldError("BSN moet uit 9 cijfers bestaan.") from None
 
 
+def _parent_email(value: str) -> str | None:
+    if not value:
+        return None
+    if not is_valid_email(value):
+        raise _FieldError(f"E-mailadres van de ouder '{value}' is geen geldig e-mailadres.")
+    return value.lower()
+
+
+def _relation(value: str) -> str:
+    if len(value) > 50:
+        raise _FieldError("De relatie is te lang (hooguit 50 tekens), bijvoorbeeld moeder, vader of voogd.")
+    return value
+
+
+def _parent_name(value: str) -> str:
+    if len(value) > 200:
+        raise _FieldError("De naam van de ouder is te lang (hooguit 200 tekens).")
+    return value
+
+
 def _mentors(value: str) -> tuple[str, ...]:
     emails = [part.strip() for part in MENTOR_SEPARATORS.split(value) if part.strip()]
     bad = [e for e in emails if not is_valid_email(e)]
@@ -248,6 +288,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "email": _email,
     "bsn": _bsn,
     "mentors": _mentors,
+    **{f"parent{n}_{part}": parse for n in PARENT_SLOTS
+       for part, parse in (("name", _parent_name), ("email", _parent_email), ("relation", _relation))},
 }
 
 
@@ -284,10 +326,37 @@ def _parse_row(
             values[key] = parse(raw)
         except _FieldError as exc:
             errors.append(RosterError(line, _LABEL[key], str(exc)))
+    parents = _parents(values, line, index, errors)
     if errors:
         return None, errors
     mentors = values.pop("mentors")
-    return RosterRow(line=line, mentor_emails=mentors, **values), []  # type: ignore[arg-type]
+    return RosterRow(line=line, mentor_emails=mentors, parents=parents, **values), []  # type: ignore[arg-type]
+
+
+def _parents(values: dict, line: int, index: dict[str, int], errors: list[RosterError]) -> tuple[dict, ...] | None:
+    """The row's parents (taken out of ``values``); None when the file has no parent columns. A parent
+    needs an e-mail address (the dossier mails them), and it is not the student's own."""
+    fields = {f"parent{n}_{part}": values.pop(f"parent{n}_{part}", None)
+              for n in PARENT_SLOTS for part in ("name", "email", "relation")}
+    if not any(c.key in index for c in PARENT_COLUMNS):
+        return None
+    parents, seen = [], set()
+    for n in PARENT_SLOTS:
+        name, email, relation = (fields[f"parent{n}_{part}"] for part in ("name", "email", "relation"))
+        if email is None:
+            if name or relation:
+                errors.append(RosterError(line, _LABEL[f"parent{n}_email"], "Vul het e-mailadres van de ouder in, "
+                                          "of laat naam en relatie van deze ouder leeg."))
+            continue
+        if email == values.get("email"):
+            errors.append(RosterError(line, _LABEL[f"parent{n}_email"], "Dit is het e-mailadres van de leerling "
+                                      "zelf, niet dat van een ouder."))
+            continue
+        if email in seen:
+            continue
+        seen.add(email)
+        parents.append({"name": name or None, "email": email, "relation": relation or None})
+    return tuple(parents)
 
 
 class _UnreadableRecord(Exception):

@@ -40,7 +40,7 @@ from services.identity.schemas import StudentOut, single_line
 from services.identity.settings import IdentitySettings
 from services.identity.store import throttle
 from services.identity.store.bsn_claims import release_other_claims
-from services.identity.store.students import STUDENT_QUERY, student_event, student_out
+from services.identity.store.students import ACCOUNT_EMAIL, STUDENT_QUERY, student_event, student_out
 from shared.api import Header, json_response, omittable, read_body
 from shared.app import DB, OUTBOX
 from shared.auth import require
@@ -283,9 +283,9 @@ async def redeem_code(request: web.Request) -> web.Response:
         else:
             await conn.execute("UPDATE activation_codes SET redeemed_at = now(), redeemed_by = $2 WHERE id = $1",
                                code["id"], account["id"])
-            student = await conn.fetchrow(
-                "UPDATE students SET account_id = $2, updated_at = now() WHERE id = $1 RETURNING *",
-                code["student_id"], account["id"])
+            student = await conn.fetchrow(  # with the account's address: mail to the student goes there
+                "UPDATE students SET account_id = $2, updated_at = now() WHERE id = $1 RETURNING *, "
+                + ACCOUNT_EMAIL.format(alias="students"), code["student_id"], account["id"])
             await throttle.reset(conn, "redeem", key)
             if code["bsn_hmac"] is not None:  # bound by the BSN: the other claims on it go, and their
                 # owners are told (a mail now, and GET /v1/me "notice" at their next login)

@@ -72,6 +72,8 @@ class RosterData(BaseModel):
     school: SchoolRef
     bsn: str | None = Field(description="masked: *****1234")
     active: bool
+    left_on: date | None = Field(None, description="the day the school marked you as left")
+    parents: list[dict] | None = Field(None, description="your parents or guardians as the school's roster has them")
     created_at: datetime
     updated_at: datetime
 
@@ -176,7 +178,8 @@ async def my_data(request: web.Request) -> web.Response:
     if student:
         roster = RosterData.model_validate({
             **{k: student[k] for k in ("student_number", "roepnaam", "voornamen", "tussenvoegsel", "achternaam",
-                                       "date_of_birth", "email", "school_year", "active", "created_at", "updated_at")},
+                                       "date_of_birth", "email", "school_year", "active", "left_on", "parents",
+                                       "created_at", "updated_at")},
             "student_id": student["id"], "class": Ref(id=student["class_id"], name=student["class_name"]),
             "school": SchoolRef(id=student["school_id"], name=student["school_name"], city=student["city"],
                                 brin=student["brin"]),

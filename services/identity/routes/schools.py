@@ -14,7 +14,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.identity.context import api, path_uuid
-from services.identity.schemas import LocationIn, ProgrammeIn, SchoolIn, SchoolList, SchoolOut, single_line
+from services.identity.schemas import (RETENTION_HELP, LocationIn, ProgrammeIn, SchoolIn, SchoolList, SchoolOut,
+                                       single_line)
 from services.identity.store.schools import (NO_SCHOOL, check_location, load_school, load_schools, mbo_for_change,
                                              publish_school, upsert_location, upsert_programme, upsert_school)
 from shared.api import Query, QueryInt, json_response, omittable, read_body, read_query
@@ -34,6 +35,7 @@ class SchoolPatch(BaseModel):
     city: single_line(max_length=100) | None = Field(None, description="null: geen plaats")
     participates: bool = omittable(strict=True)
     parent_rule: Literal["consent", "inspection", "none"] = omittable()
+    retention_years: int = omittable(ge=1, le=10, strict=True, description=RETENTION_HELP)
 
 
 class ProgrammePatch(BaseModel):
@@ -118,7 +120,7 @@ async def get_school(request: web.Request) -> web.Response:
 
 
 @api.route("PATCH", "/v1/schools/{school_id}",
-           summary="School wijzigen (beheerder; schoolbeheerder: alleen de ouderregel van de eigen school)",
+           summary="School wijzigen (beheerder; schoolbeheerder: alleen de ouderregel en de bewaartermijn van de eigen school)",
            body=SchoolPatch, response=SchoolOut, tags=("scholen",), auth=True, statuses=(409,))
 async def patch_school(request: web.Request) -> web.Response:
     principal = await require(request, "admin", "school_admin")
@@ -128,8 +130,9 @@ async def patch_school(request: web.Request) -> web.Response:
     if principal.role == "school_admin":
         if _member_school(principal) != school_id:
             raise Problem(404, NO_SCHOOL)
-        if set(changes) - {"parent_rule"}:
-            raise Problem(403, "Een schoolbeheerder kan alleen de regel voor ouders/verzorgers wijzigen.",
+        if set(changes) - {"parent_rule", "retention_years"}:
+            raise Problem(403, "Een schoolbeheerder kan alleen de regel voor ouders/verzorgers en de bewaartermijn "
+                               "wijzigen.",
                           code="forbidden-field")
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
         row = await conn.fetchrow("SELECT * FROM schools WHERE id = $1 FOR UPDATE", school_id)
@@ -137,7 +140,7 @@ async def patch_school(request: web.Request) -> web.Response:
             raise Problem(404, NO_SCHOOL)
         try:  # a stored value from before today's rules is named, not a 500
             merged = SchoolIn.model_validate({**{k: row[k] for k in ("kind", "name", "brin", "city", "participates",
-                                                                      "parent_rule")}, **changes})
+                                                                      "parent_rule", "retention_years")}, **changes})
         except ValidationError as exc:
             raise validation_problem(exc) from None
         try:

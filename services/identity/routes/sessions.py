@@ -27,6 +27,9 @@ from shared.problems import Problem
 from shared.text import SingleLine
 
 LOGIN_FAILED = "Het e-mailadres of het wachtwoord klopt niet."
+# told only to who gave the right password: a deactivated member of staff learns why, and whom to ask
+ACCOUNT_INACTIVE = ("Je account is niet meer actief: je kunt niet inloggen. Vraag je schoolbeheerder om je account "
+                    "weer actief te maken als dat niet klopt.")
 NOT_LOGGED_IN = "Je bent niet (meer) ingelogd. Log opnieuw in."
 
 
@@ -94,9 +97,11 @@ async def login(request: web.Request) -> web.Response:
     async with request.app[DB].acquire(timeout=10) as conn:
         if not await throttle.reserve(conn, checks):
             raise Problem(401, LOGIN_FAILED, code="login-failed")
-        account = await conn.fetchrow("SELECT id, password_hash FROM accounts WHERE email = $1 AND active", email)
+        account = await conn.fetchrow("SELECT id, password_hash, active FROM accounts WHERE email = $1", email)
     stored = account["password_hash"] if account else None
     ok = await hasher.verify(stored, body.password)  # off the loop, and as slow for unknown addresses
+    inactive = ok and not account["active"]
+    ok = ok and not inactive
     # the counted try is settled (should the request end here, it stays counted: the safe side)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
         if ok:
@@ -112,6 +117,8 @@ async def login(request: web.Request) -> web.Response:
             await conn.execute("INSERT INTO sessions (id, account_id, expires_at) VALUES ($1, $2, now() + $3::interval)",
                                session_id, account["id"], timedelta(hours=settings.session_max_hours))
             tokens = await _tokens(request, conn, principal, session_id)
+    if inactive:
+        raise Problem(401, ACCOUNT_INACTIVE, code="account-inactive")
     if not ok:
         raise Problem(401, LOGIN_FAILED, code="login-failed")
     if hasher.needs_rehash(stored):  # the cost settings changed since this hash was made

@@ -13,10 +13,10 @@ from shared.outbox import Outbox
 
 async def load_classes(conn: asyncpg.Connection, where: str, arg) -> list[ClassOut]:
     """The classes that match ``where`` (with ``$1`` = ``arg``), each with its count of active students and
-    its active mentors."""
+    its active mentors; not the classes that ended at a new school year."""
     rows = await conn.fetch(
         f"""SELECT c.*, (SELECT count(*) FROM students s WHERE s.class_id = c.id AND s.active) AS students
-            FROM classes c WHERE {where} ORDER BY c.school_year, c.name""", arg)
+            FROM classes c WHERE {where} AND c.ended_school_year IS NULL ORDER BY c.school_year, c.name""", arg)
     links = await conn.fetch(
         """SELECT cm.class_id, s.id, s.account_id, s.name, s.email FROM class_mentors cm
            JOIN staff s ON s.id = cm.staff_id WHERE cm.class_id = ANY($1::uuid[]) AND s.active ORDER BY s.name""",

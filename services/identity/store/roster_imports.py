@@ -41,10 +41,47 @@ async def create_job(conn: asyncpg.Connection, job_id: uuid.UUID, school_id: uui
         job_id, school_id, requested_by, request_id, len(students), prepared.not_in_file,
         prepared.classes_created, prepared.classes_with_changed_mentors,
         [m.model_dump(mode="json") for m in prepared.new_mentors])
-    await conn.copy_records_to_table("roster_import_rows", columns=("import_id", "seq", *STUDENT_COLUMNS),
-                                     records=[(job_id, seq, *values.values())
-                                              for seq, values in enumerate(students)])
+    await add_rows(conn, job_id, students)
     return job
+
+
+async def add_rows(conn: asyncpg.Connection, job_id: uuid.UUID, students: list[Mapping]) -> None:
+    await conn.copy_records_to_table("roster_import_rows", columns=("import_id", "seq", *STUDENT_COLUMNS),
+                                     records=[(job_id, seq, *(values[c] for c in STUDENT_COLUMNS))
+                                              for seq, values in enumerate(students)])
+
+
+# --- a preview, then the school admin's confirmation ----------------------------------------------
+
+
+async def create_preview(conn: asyncpg.Connection, job_id: uuid.UUID, school_id: uuid.UUID, requested_by: uuid.UUID,
+                         request_id: str | None, rows_total: int, preview: dict, file_sealed: bytes) -> asyncpg.Record:
+    """A checked file waiting for the school admin's confirmation: the file itself sealed (it may hold
+    BSNs), what it would change in ``preview``."""
+    return await conn.fetchrow(
+        """INSERT INTO roster_imports (id, school_id, requested_by, request_id, state, rows_total, not_in_file,
+                                       classes_created, new_mentors, preview, file_sealed)
+           VALUES ($1, $2, $3, $4, 'preview', $5, $6, $7, $8, $9, $10) RETURNING *""",
+        job_id, school_id, requested_by, request_id, rows_total, len(preview["not_in_file"]),
+        preview["classes_created"], [], preview, file_sealed)
+
+
+async def lock_preview(conn: asyncpg.Connection, import_id: uuid.UUID, school_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM roster_imports WHERE id = $1 AND school_id = $2 FOR UPDATE",
+                               import_id, school_id)
+
+
+async def start_preview(conn: asyncpg.Connection, job_id: uuid.UUID, prepared: Prepared, students: list[Mapping],
+                        left: int) -> asyncpg.Record:
+    """The confirmed preview becomes a queued job with its rows; the sealed file goes, the list of
+    students not in the file with it (the counts stay)."""
+    await add_rows(conn, job_id, students)
+    return await conn.fetchrow(
+        """UPDATE roster_imports SET state = 'queued', file_sealed = NULL, preview = preview - 'not_in_file',
+                  classes_created = $2, classes_with_changed_mentors = $3, new_mentors = $4,
+                  not_in_file = $5, left_students = $6, next_attempt_at = now(), updated_at = now()
+           WHERE id = $1 RETURNING *""", job_id, prepared.classes_created, prepared.classes_with_changed_mentors,
+        [m.model_dump(mode="json") for m in prepared.new_mentors], prepared.not_in_file - left, left)
 
 
 async def load_job(conn: asyncpg.Connection, import_id: uuid.UUID, school_id: uuid.UUID) -> asyncpg.Record | None:

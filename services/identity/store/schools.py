@@ -9,8 +9,10 @@ import uuid
 
 import asyncpg
 
+from services.identity.context import today
 from services.identity.schemas import LocationIn, LocationOut, ProgrammeIn, ProgrammeOut, SchoolIn, SchoolOut
 from shared.events.identity_events import Location, Programme, SchoolChanged
+from shared.forms.model import school_year_on
 from shared.outbox import Outbox
 from shared.problems import Problem
 
@@ -39,7 +41,8 @@ async def load_schools(conn: asyncpg.Connection, ids: list[uuid.UUID], *,
     for s in schools:
         out.append(SchoolOut(
             school_id=s["id"], kind=s["kind"], name=s["name"], brin=s["brin"], city=s["city"],
-            participates=s["participates"], parent_rule=s["parent_rule"],
+            participates=s["participates"], parent_rule=s["parent_rule"], retention_years=s["retention_years"],
+            school_year=(s["roster_school_year"] or school_year_on(today())) if s["kind"] == "vo" else None,
             locations=[LocationOut(location_id=r["id"], name=r["name"], address=r["address"], city=r["city"])
                        for r in locs if r["school_id"] == s["id"]],
             programmes=[_programme(p, loc_by_id) for p in progs if p["school_id"] == s["id"]]))
@@ -58,7 +61,7 @@ async def publish_school(conn: asyncpg.Connection, outbox: Outbox, school_id: uu
     school = await load_school(conn, school_id)
     await outbox.add(conn, SchoolChanged(
         school_id=school.school_id, kind=school.kind, name=school.name, brin=school.brin, city=school.city,
-        participates=school.participates, parent_rule=school.parent_rule,
+        participates=school.participates, parent_rule=school.parent_rule, retention_years=school.retention_years,
         locations=[Location(location_id=loc.location_id, name=loc.name, address=loc.address, city=loc.city)
                    for loc in school.locations],
         programmes=[Programme(programme_id=p.programme_id, name=p.name, crebo=p.crebo, level=p.level,
@@ -73,16 +76,16 @@ async def publish_school(conn: asyncpg.Connection, outbox: Outbox, school_id: uu
 async def upsert_school(conn: asyncpg.Connection, outbox: Outbox, school_id: uuid.UUID, data: SchoolIn) -> bool:
     """Create or update a school with a known id; publishes only when something changed."""
     changed = await conn.fetchval(
-        """INSERT INTO schools AS s (id, kind, name, brin, city, participates, parent_rule)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """INSERT INTO schools AS s (id, kind, name, brin, city, participates, parent_rule, retention_years)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, brin = EXCLUDED.brin,
                city = EXCLUDED.city, participates = EXCLUDED.participates, parent_rule = EXCLUDED.parent_rule,
-               updated_at = now()
-           WHERE (s.kind, s.name, s.brin, s.city, s.participates, s.parent_rule) IS DISTINCT FROM
+               retention_years = EXCLUDED.retention_years, updated_at = now()
+           WHERE (s.kind, s.name, s.brin, s.city, s.participates, s.parent_rule, s.retention_years) IS DISTINCT FROM
                  (EXCLUDED.kind, EXCLUDED.name, EXCLUDED.brin, EXCLUDED.city, EXCLUDED.participates,
-                  EXCLUDED.parent_rule)
+                  EXCLUDED.parent_rule, EXCLUDED.retention_years)
            RETURNING true""", school_id, data.kind, data.name, data.brin, data.city, data.participates,
-        data.parent_rule)
+        data.parent_rule, data.retention_years)
     return bool(changed)
 
 

@@ -11,7 +11,7 @@ from services.identity.access import Caller
 from services.identity.domain.activation_codes import code_status
 from services.identity.domain.names import full_name, sort_name
 from services.identity.schemas import Activation, StudentOut
-from shared.events.identity_events import StudentChanged
+from shared.events.identity_events import ParentContact, StudentChanged
 from shared.problems import Problem
 
 NO_STUDENT = "Deze leerling bestaat niet."
@@ -45,9 +45,21 @@ async def visible_student(conn: asyncpg.Connection, who: Caller, student_id: uui
     return row
 
 
-def student_event(s: asyncpg.Record, class_name: str) -> StudentChanged:
+# the verified address of a student's own account, as a column next to ``students.*`` (for RETURNING)
+ACCOUNT_EMAIL = ("(SELECT a.email FROM accounts a WHERE a.id = {alias}.account_id "
+                 "AND a.email_verified_at IS NOT NULL) AS account_email")
+
+
+def student_event(s: asyncpg.Record, class_name: str, account_email: str | None = None) -> StudentChanged:
+    """identity.student_changed for a students row; the account's verified address from
+    ``account_email`` or from the row's ``account_email`` column (``ACCOUNT_EMAIL``), when known."""
+    if account_email is None and "account_email" in s.keys():
+        account_email = s["account_email"]
     return StudentChanged(
         student_id=s["id"], school_id=s["school_id"], student_number=s["student_number"], roepnaam=s["roepnaam"],
         voornamen=s["voornamen"], tussenvoegsel=s["tussenvoegsel"], achternaam=s["achternaam"],
         date_of_birth=s["date_of_birth"], class_id=s["class_id"], class_name=class_name,
-        school_year=s["school_year"], email=s["email"], account_id=s["account_id"], active=s["active"])
+        school_year=s["school_year"], email=s["email"], account_id=s["account_id"],
+        account_email=account_email if s["account_id"] else None, active=s["active"],
+        left_on=s["left_on"] if not s["active"] else None,
+        parents=[ParentContact(**p) for p in s["parents"]] if s["parents"] is not None else None)

@@ -41,7 +41,7 @@ async def login(request: web.Request) -> web.Response:
         try:
             tokens = await api_identity.log_in(request, email, password)
         except ApiError as err:
-            message = err.detail if err.status == 429 else LOGIN_FAILED
+            message = err.detail if err.status == 429 or err.code == "account-inactive" else LOGIN_FAILED
             return await render(request, "login.html", {"title": "Inloggen", "values": {"email": email},
                                                         "errors": {}, "failed": message}, status=400)
         principal = await backend.principal_from(request, tokens["access_token"])

@@ -1,12 +1,15 @@
-"""School admin (schoolbeheerder): roster import with the row-by-row error report and a progress
-page, staff (searched and paged by identity), and the mentors linked to each class."""
+"""School admin (schoolbeheerder): roster import with the row-by-row error report, a preview of what
+the file changes (where the students it does not list can be marked as left) and a progress page;
+staff (searched and paged by identity; deactivated and made active again); the mentors linked to
+each class; a new school year (previewed first); and the retention rule's overview."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from aiohttp import web
 
-from services.portal import api_identity, backend, sessions
+from services.portal import api_dossier, api_identity, backend, sessions
 from services.portal.backend import ApiError
 from services.portal.render import flash, redirect, render
 from services.portal.views.common import page_number, paged, valid_id
@@ -49,8 +52,8 @@ async def roster_import(request: web.Request) -> web.Response:
         return await render(request, "roster_import.html", {
             "title": "Leerlingenbestand inlezen", "report": None,
             "errors": {"bestand": "Het bestand is leeg."}}, status=400)
-    try:
-        job = await api_identity.import_roster(request, content, getattr(upload, "filename", "") or "")
+    try:  # first a preview: nothing changes until the school admin confirms it
+        job = await api_identity.preview_roster(request, content)
     except ApiError as err:
         running = err.body.get("import_id") if err.code == "import-running" else None
         if running:  # the school's previous file is still being imported: show that one
@@ -63,8 +66,42 @@ async def roster_import(request: web.Request) -> web.Response:
                 "report": {"ok": False, "detail": err.detail, "rows": rows}}, status=422)
         raise
     import_id = valid_id(str(job.get("import_id", "")))
+    raise redirect(f"/beheer/leerlingenbestand/{import_id}")
+
+
+@routes.post("/beheer/leerlingenbestand/{import_id}/bevestigen")
+async def roster_confirm(request: web.Request) -> web.Response:
+    """The preview is read in; the students ticked as left are marked so (the others stay as they are)."""
+    _admin(request)
+    import_id = valid_id(request.match_info["import_id"])
+    post = await request.post()
+    leavers = [valid_id(str(v)) for v in post.getall("vertrokken", [])]
+    try:
+        job = await api_identity.confirm_roster(request, import_id, leavers)
+    except ApiError as err:
+        if err.status in (409, 410, 422):
+            flash(request, err.detail if err.status != 422 else
+                  (err.field_errors().get("leavers") or err.detail), "error")
+            raise redirect("/beheer/leerlingenbestand" if err.status == 410 else
+                           f"/beheer/leerlingenbestand/{import_id}") from None
+        raise
     await _settle(request, import_id, job)
     raise redirect(f"/beheer/leerlingenbestand/{import_id}")
+
+
+@routes.post("/beheer/leerlingenbestand/{import_id}/annuleren")
+async def roster_drop(request: web.Request) -> web.Response:
+    _admin(request)
+    import_id = valid_id(request.match_info["import_id"])
+    try:
+        await api_identity.drop_roster_preview(request, import_id)
+    except ApiError as err:
+        if err.status not in (404, 409):
+            raise
+        flash(request, err.detail, "error")
+        raise redirect(f"/beheer/leerlingenbestand/{import_id}") from None
+    flash(request, "Het bestand is niet ingelezen; er is niets veranderd.", "info")
+    raise redirect("/beheer/leerlingenbestand")
 
 
 async def _settle(request: web.Request, import_id: str, job: dict, seconds: float = 2.0) -> None:
@@ -81,6 +118,9 @@ async def roster_import_page(request: web.Request) -> web.Response:
     _admin(request)
     import_id = valid_id(request.match_info["import_id"])
     job = await api_identity.roster_import(request, import_id)
+    if job.get("state") == "preview":
+        return await render(request, "roster_import_preview.html", {
+            "title": "Leerlingenbestand inlezen: controleren", "job": job, "preview": job.get("preview") or {}})
     return await render(request, "roster_import_progress.html", {
         "title": "Leerlingenbestand inlezen", "job": job, "finished": job.get("state") in FINISHED,
         "poll": f"/beheer/leerlingenbestand/{import_id}/voortgang"})
@@ -149,6 +189,27 @@ async def add_staff(request: web.Request) -> web.Response:
     return await _staff_page(request, values, errors, 400)
 
 
+@routes.post("/beheer/medewerkers/{staff_id}/actief")
+async def staff_active(request: web.Request) -> web.Response:
+    """Deactivate a member of staff (they can no longer log in, every session ends, their classes lose
+    them) or make them active again."""
+    _admin(request)
+    staff_id = valid_id(request.match_info["staff_id"])
+    active = str((await request.post()).get("actief", "")) == "ja"
+    try:
+        member = await api_identity.set_staff_active(request, staff_id, active)
+    except ApiError as err:
+        if err.status not in (403, 409):
+            raise
+        flash(request, err.detail, "error")
+    else:
+        name = member.get("name") or "De medewerker"
+        flash(request, f"{name} is weer actief en kan weer inloggen. Koppel de klassen opnieuw bij Klassen en "
+                       "mentoren." if active else
+              f"{name} is op inactief gezet: inloggen kan niet meer en de klassen zijn ontkoppeld.", "success")
+    raise redirect("/beheer/medewerkers")
+
+
 @routes.post("/beheer/medewerkers/{staff_id}/uitnodigen")
 async def invite_staff(request: web.Request) -> web.Response:
     _admin(request)
@@ -182,3 +243,69 @@ async def set_mentors(request: web.Request) -> web.Response:
     await api_identity.set_class_mentors(request, class_id, staff_ids)
     flash(request, "De mentoren van de klas zijn opgeslagen.", "success")
     raise redirect("/beheer/klassen")
+
+
+# --- a new school year ---------------------------------------------------------------------------
+
+
+def _school_year_body(post) -> tuple[dict, str]:
+    """The school year form: the last leerjaar and the student numbers of who stays behind."""
+    raw = str(post.get("zittenblijvers", ""))[:20000]
+    numbers = [n for n in re.split(r"[\s,;]+", raw) if n][:5000]
+    body: dict = {"stay_behind": [n[:40] for n in numbers]}
+    final = str(post.get("laatste_leerjaar", ""))
+    if final.isdigit() and 1 <= int(final) <= 8:
+        body["final_leerjaar"] = int(final)
+    return body, raw
+
+
+async def _school_year_page(request: web.Request, body: dict, raw: str, errors: dict | None = None,
+                            status: int = 200) -> web.Response:
+    _admin(request)
+    plan = await api_identity.school_year_plan(request, body)
+    return await render(request, "school_year.html", {
+        "title": "Nieuw schooljaar", "plan": plan, "raw": raw, "errors": errors or {},
+        "years": [(str(n), f"Leerjaar {n}") for n in range(1, 9)]}, status=status)
+
+
+@routes.get("/beheer/schooljaar")
+async def school_year_page(request: web.Request) -> web.Response:
+    return await _school_year_page(request, {}, "")
+
+
+@routes.post("/beheer/schooljaar/voorbeeld")
+async def school_year_preview(request: web.Request) -> web.Response:
+    body, raw = _school_year_body(await request.post())
+    return await _school_year_page(request, body, raw)
+
+
+@routes.post("/beheer/schooljaar")
+async def school_year_start(request: web.Request) -> web.Response:
+    _admin(request)
+    post = await request.post()
+    body, raw = _school_year_body(post)
+    to_year = str(post.get("schooljaar", ""))[:9]
+    try:
+        done = await api_identity.start_school_year(request, {**body, "school_year": to_year})
+    except ApiError as err:
+        if err.status in (409, 422):
+            errors = {"zittenblijvers": m for m in [err.field_errors().get("stay_behind")] if m}
+            if not errors:
+                flash(request, " ".join(e.get("message", "") for e in err.errors) or err.detail, "error")
+            return await _school_year_page(request, body, raw, errors, 400)
+        raise
+    flash(request, f"Schooljaar {done.get('to_school_year')} is gestart: {done.get('students_moving', 0)} leerlingen "
+                   f"gingen een leerjaar omhoog, {done.get('students_leaving', 0)} hebben de school verlaten.",
+          "success")
+    raise redirect("/beheer")
+
+
+# --- the retention rule ---------------------------------------------------------------------------
+
+
+@routes.get("/beheer/bewaartermijn")
+async def retention_page(request: web.Request) -> web.Response:
+    """What the retention rule will erase (and from when), and what it erased, in counts."""
+    _admin(request)
+    overview = await api_dossier.retention(request)
+    return await render(request, "retention.html", {"title": "Bewaartermijn", "overview": overview})

@@ -1,5 +1,6 @@
 """The school admin's settings of the own school: the rule for parents and guardians of students
-under 18 (none, inspection or consent), the one setting identity lets a school change itself."""
+under 18 (none, inspection or consent) and the retention rule (how many school years after completion
+or leaving Doorstroom keeps a dossier), the settings identity lets a school change itself."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -11,6 +12,8 @@ from services.portal.views.platform import PARENT_RULES
 from shared.auth import Principal
 
 routes = web.RouteTableDef()
+RETENTION = [(str(n), f"{n} {'schooljaar' if n == 1 else 'schooljaren'}{' (standaard)' if n == 2 else ''}")
+             for n in range(1, 11)]
 
 
 def _school_admin(request: web.Request) -> Principal:
@@ -23,7 +26,8 @@ def _school_admin(request: web.Request) -> Principal:
 async def _page(request: web.Request, principal: Principal, errors: dict, status: int = 200) -> web.Response:
     school = await api_identity.school(request, str(principal.school_id))
     return await render(request, "school_settings.html", {"title": "Instellingen van de school", "school": school,
-                                                          "rules": PARENT_RULES, "errors": errors}, status=status)
+                                                          "rules": PARENT_RULES, "retention": RETENTION,
+                                                          "errors": errors}, status=status)
 
 
 @routes.get("/beheer/school")
@@ -34,11 +38,18 @@ async def settings_page(request: web.Request) -> web.Response:
 @routes.post("/beheer/school")
 async def save_settings(request: web.Request) -> web.Response:
     principal = _school_admin(request)
-    rule = str((await request.post()).get("parent_rule", ""))
+    post = await request.post()
+    rule, years = str(post.get("parent_rule", "")), str(post.get("retention_years", ""))
+    errors = {}
     if rule not in dict(PARENT_RULES):
-        return await _page(request, principal, {"parent_rule": "Kies de regel voor ouders en verzorgers."}, 400)
+        errors["parent_rule"] = "Kies de regel voor ouders en verzorgers."
+    if years not in dict(RETENTION):
+        errors["retention_years"] = "Kies hoeveel schooljaren Doorstroom de gegevens bewaart."
+    if errors:
+        return await _page(request, principal, errors, 400)
     try:
-        await api_identity.change_school(request, str(principal.school_id), {"parent_rule": rule})
+        await api_identity.change_school(request, str(principal.school_id),
+                                         {"parent_rule": rule, "retention_years": int(years)})
     except ApiError as err:
         if err.status == 422:
             return await _page(request, principal, err.field_errors(), 400)

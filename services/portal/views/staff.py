@@ -9,6 +9,7 @@ from aiohttp import web
 from services.portal import api_document, api_dossier, api_identity, backend, sessions
 from services.portal.backend import ApiError
 from services.portal.formview import DossierView, fields_for, parse_section, readable
+from services.portal.history import grouped
 from services.portal.render import flash, redirect, render
 from services.portal.section_save import posted_version, save_section
 from services.portal.views.common import page_number, paged, valid_id
@@ -63,20 +64,31 @@ async def students(request: web.Request) -> web.Response:
     q = session.get("students_q", "")
     class_id = request.query.get("klas", "")
     year = request.query.get("leerjaar", "")
+    archived = request.query.get("gearchiveerd") == "1"
     number = page_number(request)
     data = await api_dossier.my_students(request, q=q, class_id=valid_id(class_id) if class_id else None,
                                          leerjaar=int(year) if year.isdigit() else None, page=number,
-                                         page_size=request.app[SETTINGS].page_size)
+                                         page_size=request.app[SETTINGS].page_size, archived=archived)
     items, page = paged(data, number, request.app[SETTINGS].page_size, "students")
+    # "+" opens a student's row with every dossier, archived ones too (a link: it works without script)
+    opened = valid_id(request.query["open"]) if request.query.get("open") else None
+    dossiers = None
+    if opened and any(str(s.get("student_id")) == opened for s in items):
+        dossiers = await api_dossier.student_dossiers(request, opened)
     try:
         classes = await api_identity.classes(request)
     except (ApiError, backend.BackendDown):
         classes = []
     years = sorted({str(c.get("school_year")) for c in classes if c.get("school_year")})
-    base = "/school/leerlingen?" + "&".join(f"{k}={v}" for k, v in (("klas", class_id), ("leerjaar", year)) if v)
+    filters = [(k, v) for k, v in (("klas", class_id), ("leerjaar", year), ("gearchiveerd", "1" if archived else ""))
+               if v]
+    base = "/school/leerlingen" + ("?" + "&".join(f"{k}={v}" for k, v in filters) if filters else "")
+    here = filters + ([("pagina", str(number))] if number > 1 else [])
     return await render(request, "my_students.html", {
         "title": "Mijn leerlingen", "items": items, "page": page, "q": q, "class_id": class_id,
-        "year": year, "classes": classes, "years": years, "base": base.rstrip("?")})
+        "year": year, "archived": archived, "classes": classes, "years": years, "base": base,
+        "here": "/school/leerlingen?" + "".join(f"{k}={v}&" for k, v in here), "opened": opened,
+        "dossiers": dossiers})
 
 
 @routes.post("/school/leerlingen")
@@ -86,7 +98,8 @@ async def search_students(request: web.Request) -> web.Response:
     await sessions.remember_search(request, "students_q")
     post = await request.post()
     params = "&".join(f"{k}={valid_id(v) if k == 'klas' else int(v)}"
-                      for k, v in (("klas", str(post.get("klas", ""))), ("leerjaar", str(post.get("leerjaar", ""))))
+                      for k, v in (("klas", str(post.get("klas", ""))), ("leerjaar", str(post.get("leerjaar", ""))),
+                                   ("gearchiveerd", str(post.get("gearchiveerd", ""))))
                       if v and (k == "klas" or v.isdigit()))
     raise redirect("/school/leerlingen" + (f"?{params}" if params else ""))
 
@@ -160,6 +173,15 @@ ACTIONS = {
     "afgehandeld": None,
     "start-deel-b": ("start-part-b", "Deel B is gestart."),
 }
+# the same, for a student without any e-mail address (no mail can go out)
+NO_MAIL = (" Er is geen e-mailadres van de leerling bekend, dus de leerling krijgt geen e-mail: laat het de "
+           "leerling zelf weten.")
+WITHOUT_MAIL = {
+    "opsturen": "Deel B is opgestuurd naar de leerling." + NO_MAIL,
+    "terugzetten": "Het dossier staat weer in deel A." + NO_MAIL,
+    "herinnering": "De herinnering is vastgelegd, maar niet verstuurd: er is geen e-mailadres van de leerling bekend. "
+                   "Spreek de leerling zelf aan.",
+}
 
 
 @routes.post("/school/dossiers/{dossier_id}/{action}")
@@ -179,6 +201,8 @@ async def dossier_action(request: web.Request) -> web.Response:
             flash(request, err.detail, "error")
             raise redirect(f"/school/dossiers/{view.id}") from None
         raise
+    if name in WITHOUT_MAIL and not view.mail_possible():
+        done = WITHOUT_MAIL[name]
     flash(request, done, "success")
     if name == "start-deel-b":
         raise redirect(f"/school/dossiers/{view.id}/deel-b/{view.part_b.sections_of('part_b')[0].id}")
@@ -189,9 +213,22 @@ async def dossier_action(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     _staff(request)
     dossier_id = valid_id(request.match_info["dossier_id"])
-    items = await api_dossier.history(request, dossier_id)
+    items = grouped(await api_dossier.history(request, dossier_id))
     return await render(request, "history.html", {"title": "Historie", "items": items,
                                                   "dossier_id": dossier_id})
+
+
+@routes.get("/school/dossiers/{dossier_id}/inzagelog")
+async def view_log(request: web.Request) -> web.Response:
+    """Who looked at the dossier or changed it, when and why (the counsellor only: a mentor gets 404)."""
+    backend.logged_in(request, "counsellor")
+    dossier_id = valid_id(request.match_info["dossier_id"])
+    number = page_number(request)
+    size = request.app[SETTINGS].page_size
+    entries = await api_dossier.audit(request, dossier_id)
+    items, page = paged(list(reversed(entries)), number, size)  # newest first
+    return await render(request, "view_log.html", {"title": "Inzagelog", "items": items, "page": page,
+                                                   "dossier_id": dossier_id})
 
 
 @routes.get("/school/dossiers/{dossier_id}/pdf/{part}")
@@ -221,7 +258,7 @@ async def _early_page(request, student_id, raw, answers, errors, status=200):
     section = view.part_b.sections_of("part_b_student")[0]
     answers = answers if answers is not None else view.answers_b.get(section.id, {})
     return await render(request, "early_part_b.html", {
-        "title": "Deel B starten", "view": view, "section": section, "student_id": student_id,
+        "title": "Deel B alvast invullen", "view": view, "section": section, "student_id": student_id,
         "fields": fields_for(view.part_b, section.id, answers, errors), "errors": errors,
         "labels": {f.id: f.label for f in section.fields}}, status=status)
 

@@ -43,7 +43,8 @@ async def home(request: web.Request) -> web.Response:
     principal = _student(request)
     # before the activation code is redeemed the account is not linked to a student: no dossiers yet
     dossiers = await api_dossier.my_dossiers(request) if principal.student_id else []
-    return await render(request, "student_home.html", {"title": "Home", "rows": dossiers})
+    return await render(request, "student_home.html", {"title": "Home", "rows": dossiers,
+                                                       "needs_code": principal.student_id is None})
 
 
 @routes.get("/leerling/dossiers/nieuw")
@@ -258,13 +259,15 @@ async def parent_link(request: web.Request) -> web.Response:
     post = await request.post()
     email = str(post.get("parent_email", "")).strip()[:254]
     try:
-        await api_dossier.parent_link(request, view.id, email, view.version)
+        sent = await api_dossier.parent_link(request, view.id, email, view.version)
     except ApiError as err:
         if err.status in (409, 412, 422):
             flash(request, err.field_errors().get("parent_email") or err.detail, "error")
             raise redirect(f"/leerling/dossiers/{view.id}/akkoordverklaring#ouder") from None
         raise
-    flash(request, "Je ouder of verzorger krijgt een e-mail met een link naar je dossier.", "success")
+    to = ((sent.get("agreement") or {}).get("parent") or {}).get("email")
+    flash(request, f"Je ouder of verzorger krijgt een e-mail{f' op {to}' if to else ''} met een link naar je dossier.",
+          "success")
     raise redirect(f"/leerling/dossiers/{view.id}/akkoordverklaring")
 
 

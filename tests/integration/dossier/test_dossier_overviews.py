@@ -221,3 +221,41 @@ async def test_the_mbo_inbox_is_searched_filtered_and_paged_without_names_in_url
         assert status == 422 and field in str(problem), body
     status, _ = await world.call("POST", "/v1/mbo/dossiers/search", world.as_counsellor(school), json={})
     assert status == 403
+
+
+async def test_the_archive_stays_reachable_for_staff(world: World):
+    """Archived dossiers leave the lines and counts, not the staff's reach: each student says how many
+    they have, ``archived`` finds those students, and the student's dossiers include them."""
+    school = await world.school(classes=2)
+    mbo = await world.mbo()
+    a, b = school.classes
+    s1 = await world.student(school, a, roepnaam="Sem", achternaam="Bakker")
+    s2 = await world.student(school, a, roepnaam="Lotte", achternaam="Visser")
+    s3 = await world.student(school, b, roepnaam="Noor", achternaam="Dijk")
+    first = await world.to_part_b(s1, mbo)
+    second = await world.create(s1, mbo)
+    await world.create(s2, mbo)
+    other = await world.create(s3, mbo)
+    mentor_a = world.as_mentor(a.mentors[0])
+    second = await world.act(second["id"], "archive", mentor_a)
+    await world.act(other["id"], "archive", world.as_counsellor(school))
+
+    _, page = await world.call("GET", "/v1/overviews/students", mentor_a, expect=200)
+    lines = {x["name"]: x for x in page["students"]}
+    assert (lines["Sem de Bakker"]["dossier_count"], lines["Sem de Bakker"]["archived_count"]) == (1, 1)
+    assert lines["Sem de Bakker"]["furthest"]["id"] == first["id"]
+    assert (lines["Lotte de Visser"]["dossier_count"], lines["Lotte de Visser"]["archived_count"]) == (1, 0)
+    # only the students with an archived dossier, within what the caller may see
+    _, page = await world.call("GET", "/v1/overviews/students?archived=true", mentor_a, expect=200)
+    assert [x["name"] for x in page["students"]] == ["Sem de Bakker"] and page["total"] == 1
+    _, page = await world.call("POST", "/v1/overviews/students/search", world.as_counsellor(school),
+                               json={"archived": True}, expect=200)
+    assert [x["name"] for x in page["students"]] == ["Sem de Bakker", "Noor de Dijk"]
+    status, _ = await world.call("POST", "/v1/overviews/students/search", mentor_a, json={"archived": "ja"})
+    assert status == 422
+    # every dossier of the student, the archived one last; the mentor reactivates it
+    _, dossiers = await world.call("GET", f"/v1/students/{s1.student_id}/dossiers", mentor_a, expect=200)
+    assert [(x["id"], x["archived"]) for x in dossiers["dossiers"]] == [(first["id"], False), (second["id"], True)]
+    await world.act(second["id"], "reactivate", mentor_a)
+    _, page = await world.call("GET", "/v1/overviews/students?archived=true", mentor_a, expect=200)
+    assert page["students"] == []

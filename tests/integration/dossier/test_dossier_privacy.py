@@ -38,6 +38,28 @@ async def test_every_view_and_change_is_recorded_with_who_and_why(world: World):
     assert len(audit["entries"]) == before + 1  # only the counsellor's own previous look at the audit
 
 
+async def test_the_view_log_names_who_and_says_what_and_why_in_dutch(world: World):
+    """What the counsellor's page shows: names from the roster as it is now, Dutch words for what
+    was done and why (the raw codes stay beside them)."""
+    school = await world.school()
+    mbo = await world.mbo()
+    s = await world.student(school, roepnaam="Lotte", achternaam="Bos")
+    d = await world.to_part_b(s, mbo)
+    mentor = s.klass.mentors[0]
+    await world.get(d["id"], world.as_mentor(mentor))
+    await world.client.get(f"/v1/dossiers/{d['id']}?purpose=pdf", headers=world.as_counsellor(school))
+    _, audit = await world.call("GET", f"/v1/dossiers/{d['id']}/audit", world.as_counsellor(school), expect=200)
+    entries = audit["entries"]
+    assert (entries[0]["by_name"], entries[0]["label"], entries[0]["kind"]) == ("Lotte de Bos", "Dossier aangemaakt",
+                                                                              "change")
+    mentor_view = next(e for e in entries if e["by_role"] == "mentor")
+    assert mentor_view["by_name"] == mentor.name and mentor_view["label"] == "Dossier bekeken (deel A en deel B)"
+    assert mentor_view["purpose"] == "view" and mentor_view["purpose_label"] == "bekijken"
+    pdf = next(e for e in entries if e["purpose"] == "pdf")
+    assert pdf["by_name"] == school.counsellor.name and pdf["purpose_label"] == "pdf maken (afdrukken of opslaan)"
+    assert any(e["label"] == "Deel A verstuurd naar de mentor" for e in entries)
+
+
 async def test_a_student_downloads_everything_held_about_them(world: World):
     school = await world.school()
     mbo = await world.mbo()

@@ -75,6 +75,7 @@ MATRIX: dict[str, dict[tuple[str, str], set[str] | str]] = {
         ("GET", "/v1/mbo/dossiers"): {MBO},
         ("POST", "/v1/mbo/dossiers/search"): {MBO},
         ("POST", "/v1/mbo/dossiers/{dossier_id}/handled"): {MBO},
+        ("GET", "/v1/retention"): {COUNSELLOR, SCHOOL_ADMIN},
         ("GET", "/v1/parent/dossier"): LINK,
         ("POST", "/v1/parent/decision"): LINK,
     },

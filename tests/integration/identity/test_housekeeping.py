@@ -46,7 +46,7 @@ async def test_housekeeping_deletes_what_is_no_longer_needed_and_keeps_the_rest(
 
         done = await sweep(conn, w.settings)
         assert done == {"bsn_in_links": 2, "links": 1, "sessions": 1, "counters": 1, "mail_guard": 1,
-                        "roster_imports": 2, "batch_answers": 1}
+                        "roster_imports": 2, "roster_previews": 0, "batch_answers": 1}
         assert await conn.fetchval("SELECT count(*) FROM roster_imports") == 1
         assert await conn.fetchval("SELECT count(*) FROM activation_batches WHERE response IS NOT NULL") == 1
         assert [r["id"] for r in await conn.fetch("SELECT id FROM sessions WHERE account_id = $1", account)] \

@@ -42,7 +42,8 @@ async def test_chapter_1_from_roster_to_linked_account(unique):
         assert mail.envelope_to == [LOTTE]
         assert mail["Subject"] == "Je activatiecode voor het digitaal doorstroomdossier"
         text = body(mail)
-        assert "1. Klik op 'maak een nieuw account'." in text and "Het Voorbeeld College" in text
+        assert "1. Ga naar de pagina 'Maak een nieuw account': http" in text and "Het Voorbeeld College" in text
+        assert "5. Log in met je e-mailadres en wachtwoord ('Inloggen') en klik op 'Nieuw dossier'." in text
         assert "7. Klik op de knop 'Nieuw dossier'" in text
         code = re.search(r"Vul de volgende activatiecode in: ([0-9A-Z-]{12})", text)[1]
 

@@ -58,6 +58,12 @@ CASES = [
     Case("POST", "/v1/roster/imports", {"school_admin"},
          csv=CSV_HEADER + "100236;Sem;Sem Ali;;Yilmaz;23-11-2009;4a;4;;;k.jansen@voorbeeldcollege.example\n"),
     Case("GET", "/v1/roster/imports/{import}", {"school_admin"}),
+    # the matrix's import is done: a confirmation or a drop answers 409 and changes nothing
+    Case("POST", "/v1/roster/imports/{import}/confirm", {"school_admin"}, json=lambda ids: {"leavers": []}),
+    Case("DELETE", "/v1/roster/imports/{import}", {"school_admin"}),
+    Case("POST", "/v1/school-year/preview", {"school_admin"}, json=lambda ids: {"stay_behind": ["100234"]}),
+    # a school year that is not the next one: 409, nothing changes
+    Case("POST", "/v1/school-year", {"school_admin"}, json=lambda ids: {"school_year": "1999-2000"}),
     Case("GET", "/v1/students", {"mentor_4a", "counsellor", "school_admin"}),
     Case("POST", "/v1/students/search", {"mentor_4a", "counsellor", "school_admin"}, json=lambda ids: {"q": "roos"}),
     Case("POST", "/v1/staff/search", {"admin", "school_admin", "counsellor"}, json=lambda ids: {"q": "jansen"}),

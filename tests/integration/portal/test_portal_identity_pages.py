@@ -131,6 +131,18 @@ def upload(content: bytes, token: str) -> aiohttp.FormData:
     return form
 
 
+async def read_in(http, csv: bytes, page: str, leavers: tuple[str, ...] = ()) -> tuple[str, str]:
+    """Upload a file, see its preview, confirm it (with ``leavers``): (the page it ends on, its address)."""
+    async with http.post("/beheer/leerlingenbestand", data=upload(csv, csrf(page)), allow_redirects=False) as r:
+        assert r.status == 303, await r.text()
+        location = r.headers["Location"]
+    preview = await (await http.get(location)).text()
+    assert "Wat dit bestand verandert" in preview and "Er is nog niets veranderd" in preview
+    async with http.post(location + "/bevestigen", data={"csrf_token": csrf(preview),
+                                                         "vertrokken": list(leavers)}) as r:
+        return await r.text(), location
+
+
 async def test_the_roster_import_shows_its_progress_and_then_its_result(site):
     w = site.identity
     csv = (CSV_HEADER + "".join(f"80000{i};Leerling{i};;;Voortgang;01-01-2010;4v;4;;;\n" for i in range(3))
@@ -138,12 +150,17 @@ async def test_the_roster_import_shows_its_progress_and_then_its_result(site):
            + "800009;Laatste;;;Voortgang;01-01-2010;4v;4;;;nieuwe.mentor@voorbeeldcollege.example\n").encode()
     async with await site.browser("school_admin") as http:
         page = await (await http.get("/beheer/leerlingenbestand")).text()
+        async with http.post("/beheer/leerlingenbestand", data=upload(csv, csrf(page)),
+                             allow_redirects=False) as r:
+            assert r.status == 303, await r.text()
+            location = r.headers["Location"]
+        assert re.fullmatch(r"/beheer/leerlingenbestand/[0-9a-f-]{36}", location)
+        preview = await (await http.get(location)).text()
+        assert "Nieuwe leerlingen</dt><dd>4</dd>" in preview and "Niet in dit bestand: 5 leerlingen" in preview
         async with w.holding_student("100234"):  # the second chunk waits: the import is half-way
-            async with http.post("/beheer/leerlingenbestand", data=upload(csv, csrf(page)),
+            async with http.post(location + "/bevestigen", data={"csrf_token": csrf(preview)},
                                  allow_redirects=False) as r:
-                assert r.status == 303, await r.text()
-                location = r.headers["Location"]
-            assert re.fullmatch(r"/beheer/leerlingenbestand/[0-9a-f-]{36}", location)
+                assert r.status == 303 and r.headers["Location"] == location, await r.text()
             r = await http.get(location)
             html = await r.text()
             assert r.status == 200 and '<html lang="nl">' in html
@@ -168,11 +185,10 @@ async def test_the_roster_import_shows_its_progress_and_then_its_result(site):
         assert "nieuwe.mentor@voorbeeldcollege.example" in html and "Nodig ze uit bij Medewerkers" in html
         assert "http-equiv" not in html and "<progress" not in html and 'role="status"' in html
 
-        # a small file: the result at once
+        # a small file: the result at once once confirmed
         page = await (await http.get("/beheer/leerlingenbestand")).text()
-        async with http.post("/beheer/leerlingenbestand", data=upload(csv, csrf(page))) as r:
-            html = await r.text()
-            assert r.status == 200 and "Het bestand is ingelezen" in html and "Ongewijzigd: 5." in html
+        html, _ = await read_in(http, csv, page)
+        assert "Het bestand is ingelezen" in html and "Ongewijzigd: 5." in html
 
         # a file with errors: nothing imported, every error on the upload page
         bad = (CSV_HEADER + "800010;Fout;;;Datum;31-02-2010;4v;4;;;\n").encode()

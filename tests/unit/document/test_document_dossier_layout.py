@@ -140,3 +140,45 @@ def test_content_hash_changes_with_an_answer_and_not_with_the_moment():
     changed["part_a"]["competences"]["strengths"] = "Iets anders."
     assert content_hash(a) != content_hash(dossier_document(changed, "a"))
     assert content_hash(a) != content_hash(dossier_document(sample_dossier(), "all"))
+
+
+def _intake_dossier() -> dict:
+    dossier = sample_dossier()
+    dossier["student"].update(student_number="100234", email="roos.eigen@thuis.example.nl",
+                              school_brin="12AB", school_city="Zwolle")
+    dossier["agreement"]["parent"] = {
+        "rule": "inspection", "has_say": True, "consent_needed": False, "decision": "objection",
+        "decision_label": "Bezwaar", "remark": "Wij vinden het advies over plannen te streng.",
+        "decided_at": "2027-03-01T18:15:00+00:00", "informed_at": "2027-02-27T10:00:00+00:00"}
+    return dossier
+
+
+def test_the_header_has_what_the_intake_matches_the_application_with():
+    header = dict(dossier_document(_intake_dossier(), "all")["header"])
+    assert header["Geboortedatum"] == "17-05-2010"
+    assert header["Leerlingnummer"] == "100234"
+    assert header["E-mailadres"] == "roos.eigen@thuis.example.nl"
+    assert header["School"] == "Het Ĳsselcollege, Zwolle (BRIN 12AB)"
+    text = "\n".join(_pdf_pages(render_dossier_pdf(_intake_dossier(), "all", rendered_at=RENDERED_AT)))
+    for expected in ("Geboortedatum: 17-05-2010", "Leerlingnummer: 100234", "E-mailadres: roos.eigen@thuis.example.nl",
+                     "School: Het Ĳsselcollege, Zwolle (BRIN 12AB)"):
+        assert expected in text, expected
+
+
+def test_the_parents_reaction_and_remark_are_in_the_agreement():
+    document = dossier_document(_intake_dossier(), "all")
+    rows = _rows(document)
+    assert rows["Reactie van de ouder of verzorger"] == "Bezwaar (op 01-03-2027 om 19:15)"
+    assert rows["Opmerking van de ouder of verzorger"] == "Wij vinden het advies over plannen te streng."
+    text = "\n".join(_pdf_pages(render_dossier_pdf(_intake_dossier(), "all", rendered_at=RENDERED_AT)))
+    assert text.index("Akkoordverklaring") < text.index("Bezwaar (op 01-03-2027 om 19:15)")
+    assert "Wij vinden het advies over plannen te streng." in text
+    # parents with a say who did not react: said so, with when the link went out
+    silent = _intake_dossier()
+    silent["agreement"]["parent"].update(decision=None, decision_label=None, remark=None, decided_at=None)
+    assert _rows(dossier_document(silent, "all"))["Reactie van de ouder of verzorger"] == \
+        "Geen reactie (link gestuurd op 27-02-2027 om 11:00)"
+    # no say (18 or older, or the school asks nothing): nothing about parents
+    none = _intake_dossier()
+    none["agreement"]["parent"] = {"rule": "none", "has_say": False, "consent_needed": False}
+    assert "Reactie van de ouder of verzorger" not in _rows(dossier_document(none, "all"))

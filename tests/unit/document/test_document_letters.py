@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from pathlib import Path
 
 from pypdf import PdfReader
 
@@ -59,17 +60,36 @@ def test_one_page_per_letter_with_the_right_name_class_and_code_in_order():
 def test_letter_has_the_manuals_steps_one_to_seven_with_the_code_and_the_expiry():
     [page] = _pages(_render([LETTERS[0]]))
     text = re.sub(r"\s+", " ", page)
-    steps = ["1. Klik op ‘maak een nieuw account’.", "2. Vul je BSN en e-mail in.",
+    steps = [f"1. Ga naar de pagina ‘Maak een nieuw account’ (of scan de QR-code): {URL}",
+             "2. Vul je BSN en e-mailadres in en klik op ‘Account maken’.",
              "3. Ga naar je e-mail en klik op de link die we je hebben gestuurd.",
-             "4. Verzin een wachtwoord dat aan de eisen voldoet",
-             "5. Klik op het vlak met de tekst Digitaal Doorstroomdossier.",
+             "4. Verzin een wachtwoord dat aan de eisen voldoet (en onthoud het goed) en klik op ‘Account activeren’.",
+             "5. Log in met je e-mailadres en wachtwoord (‘Inloggen’) en klik op ‘Nieuw dossier’.",
              "6. Vul de volgende activatiecode in: ZZZZ-0001",
              "7. Klik op de knop ‘Nieuw dossier’ om je Digitaal Doorstroomdossier te starten."]
     positions = [text.find(step) for step in steps]
     assert all(p >= 0 for p in positions), [s for s, p in zip(steps, positions) if p < 0]
     assert positions == sorted(positions)
     assert "geldig tot en met 31-01-2027" in text
-    assert URL in text
+    assert "vlak" not in text, "the portal has no tile to click"
+
+
+def test_every_name_the_letters_steps_quote_is_a_page_or_button_of_the_portal():
+    """The letter leads through the portal's pages: 'Maak een nieuw account' is the heading of the
+    page at the letter's address, the other quoted names are its buttons and links (the mail's steps
+    are walked in a real browser in tests/browser/test_students_dossiers.py)."""
+    [page] = _pages(_render([LETTERS[0]]))
+    text = re.sub(r"\s+", " ", page)
+    steps = text[text.find("1. Ga naar"):text.find("De code is geldig")]
+    quoted = re.findall(r"‘([^’]+)’", steps)
+    assert quoted == ["Maak een nieuw account", "Account maken", "Account activeren", "Inloggen", "Nieuw dossier",
+                      "Nieuw dossier"]
+    portal = Path(__file__).resolve().parents[3] / "services" / "portal"
+    sources = "".join(f.read_text(encoding="utf-8") for f in [*portal.glob("templates/*.html"),
+                                                                 *portal.glob("views/*.py")])
+    assert "<h1>Maak een nieuw account</h1>" in sources
+    for name in quoted[1:]:
+        assert re.search(rf">{re.escape(name)}</(button|a)>|\"{re.escape(name)}\"", sources), name
 
 
 def test_letter_has_a_qr_code_image_embedded_fonts_and_tags():
