@@ -40,6 +40,7 @@ import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bench.openloop import RateResult, at_rate, parse_rates, print_table, summarize
 from bench.stats import pct
 from services.dossier.queries import StudentSearch, student_search_sql
 from shared.auth import Principal, TokenSigner, jwks, new_private_key_pem
@@ -258,6 +259,60 @@ async def bench_search_raw(dsn: str, shape: dict, users: int, per_user: int, poo
     return latencies
 
 
+def search_request(http: aiohttp.ClientSession, url: str, tokens: Tokens, s: Search):
+    claims = {"school_id": s.search.school_id} if s.search.role == "counsellor" else {"staff_id": s.search.staff_id}
+    headers = tokens.headers(s.search.role, **claims)
+    if "q" in s.body:
+        return http.post(f"{url}/v1/overviews/students/search", json=s.body, headers=headers)
+    return http.get(f"{url}/v1/overviews/students", params={k: str(v) for k, v in s.body.items()}, headers=headers)
+
+
+async def open_search_http(url: str, tokens: Tokens, shape: dict, rate: float, seconds: float) -> RateResult:
+    rng = random.Random(int(rate))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        async def fire(i: int) -> None:
+            async with search_request(http, url, tokens, random_search(rng, shape)) as r:
+                await r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"HTTP {r.status}")
+        return summarize(await at_rate(fire, rate, seconds))
+
+
+async def open_search_raw(dsn: str, shape: dict, rate: float, seconds: float, pool_size: int) -> RateResult:
+    rng = random.Random(int(rate))
+    pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
+    try:
+        async def fire(i: int) -> None:
+            count_sql, count_args, page_sql, page_args = student_search_sql(random_search(rng, shape).search)
+            async with pool.acquire() as conn:
+                await conn.fetchval(count_sql, *count_args)
+                await conn.fetch(page_sql, *page_args)
+        return summarize(await at_rate(fire, rate, seconds))
+    finally:
+        await pool.close()
+
+
+async def explain_search(dsn: str, shape: dict) -> str:
+    """The plan and buffers of one typical mentor search (name fragment) and one counsellor search."""
+    searches = [StudentSearch(role="mentor", staff_id=uid("mentor", "1-0"), school_id=None, q="jan"),
+                StudentSearch(role="counsellor", staff_id=None, school_id=uid("vo", 1), q="bakker")]
+    conn = await asyncpg.connect(dsn)
+    out = []
+    try:
+        for search in searches:
+            count_sql, count_args, page_sql, page_args = student_search_sql(search)
+            for what, sql, args in (("count", count_sql, count_args), ("page", page_sql, page_args)):
+                plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)
+                lines = [r[0] for r in plan]
+                out.append(f"  -- {search.role} q={search.q!r}, {what}: "
+                           + next((x.strip() for x in lines if x.strip().startswith("Execution Time")), "")
+                           + "; " + next((x.strip() for x in lines if "Buffers" in x), ""))
+                out.extend("     " + x for x in lines[:6])
+    finally:
+        await conn.close()
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------- 2. part A saves
 
 
@@ -333,6 +388,33 @@ async def bench_save_raw(dsn: str, pairs, per_user: int, pool_size: int) -> list
     finally:
         await pool.close()
     return latencies
+
+
+async def open_save_http(url: str, tokens: Tokens, pairs, rate: float, seconds: float) -> RateResult:
+    """Each request saves a section of its own dossier (version 1), so none waits for another."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        async def fire(i: int) -> None:
+            student_id, dossier_id = pairs[i % len(pairs)]
+            body = {"answers": {"motivation": f"Ik wil juridisch werken ({i}).", "expectations": "Veel leren."}}
+            headers = {**tokens.headers("student", student_id=student_id), "If-Match": '"1"'}
+            async with http.put(f"{url}/v1/dossiers/{dossier_id}/part-a/motivation", json=body, headers=headers) as r:
+                await r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"HTTP {r.status}")
+        return summarize(await at_rate(fire, rate, seconds))
+
+
+async def open_save_raw(dsn: str, pairs, rate: float, seconds: float, pool_size: int) -> RateResult:
+    pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
+    try:
+        async def fire(i: int) -> None:
+            student_id, dossier_id = pairs[i % len(pairs)]
+            async with pool.acquire() as conn:
+                await raw_save(conn, dossier_id, student_id, "motivation",
+                               {"motivation": f"Ik wil juridisch werken ({i}).", "expectations": "Veel leren."})
+        return summarize(await at_rate(fire, rate, seconds))
+    finally:
+        await pool.close()
 
 
 # --------------------------------------------------------------------------- 3. journeys
@@ -472,6 +554,12 @@ async def main() -> None:
     parser.add_argument("--journeys", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2, help="dossier service processes")
     parser.add_argument("--db-pool", type=int, default=10, help="database connections per service process")
+    parser.add_argument("--search-rates", type=parse_rates, default=parse_rates("10,50,100,200"),
+                        help="open-loop searches per second")
+    parser.add_argument("--save-rates", type=parse_rates, default=parse_rates("25,50,100,200"),
+                        help="open-loop part A saves per second")
+    parser.add_argument("--rate-seconds", type=float, default=5.0, help="seconds of load per rate")
+    parser.add_argument("--target-ms", type=float, default=100.0, help="p99 target of the open loops")
     args = parser.parse_args()
     run = uuid.uuid4().hex[:6]
     exchange = env.run_exchange(f"bench_{run}")  # removed with the run's queues afterwards
@@ -500,6 +588,15 @@ async def main() -> None:
         line("raw asyncpg (same statements)", raw, raw_s)
         line("HTTP /v1/overviews/students(/search)", http, http_s)
         ratio(http, raw)
+        print(f"\n\"mijn leerlingen\" search, open loop ({args.rate_seconds:g} s per rate; latency from the "
+              "intended send time)")
+        print_table("raw asyncpg (same statements)", [await open_search_raw(dsn, shape, rate, args.rate_seconds,
+                                                                             pool_size) for rate in args.search_rates],
+                    args.target_ms)
+        print_table("HTTP /v1/overviews/students(/search)", [await open_search_http(
+            service.url, tokens, shape, rate, args.rate_seconds) for rate in args.search_rates], args.target_ms)
+        print("\n  the statements' own cost, EXPLAIN (ANALYZE, BUFFERS):")
+        print(await explain_search(dsn, shape))
 
         print(f"\nsaving a part A section: {args.users} concurrent students x {args.requests} saves (If-Match)")
         raw_pairs = await saving_students(dsn, args.users, shape, 0)
@@ -509,6 +606,18 @@ async def main() -> None:
         line("raw asyncpg (same rows, one tx each)", raw, raw_s)
         line("HTTP PUT /v1/dossiers/{id}/part-a/{section}", http, http_s)
         ratio(http, raw)
+        print(f"\nsaving a part A section, open loop ({args.rate_seconds:g} s per rate, every save on a dossier "
+              "of its own)")
+        per_rate = [int(rate * args.rate_seconds) + 1 for rate in args.save_rates]
+        offset, raw_results, http_results = args.users * 2, [], []
+        for rate, n in zip(args.save_rates, per_rate):
+            raw_pairs = await saving_students(dsn, n, shape, offset)
+            http_pairs = await saving_students(dsn, n, shape, offset + n)
+            offset += 2 * n
+            raw_results.append(await open_save_raw(dsn, raw_pairs, rate, args.rate_seconds, pool_size))
+            http_results.append(await open_save_http(service.url, tokens, http_pairs, rate, args.rate_seconds))
+        print_table("raw asyncpg (same rows, one tx each)", raw_results, args.target_ms)
+        print_table("HTTP PUT /v1/dossiers/{id}/part-a/{section}", http_results, args.target_ms)
 
         print(f"\nthe whole journey: {args.journeys:,} students at once (16 requests each; "
               f"at most {args.users * 2} HTTP connections)")

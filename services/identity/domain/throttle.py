@@ -23,9 +23,6 @@ class Limits:
     def delay(self, failures: int) -> float:
         if failures < self.soft:
             return 0.0
-        return min(self.max_delay, 2.0 ** (failures - self.soft))
-
-    def delays(self) -> list[float]:
-        """``delay(n)`` for every count that still allows a try (0 .. hard - 1), in order: the
-        table the counter's SQL looks the wait up in."""
-        return [self.delay(n) for n in range(self.hard)]
+        # the counter's SQL computes the same (store/throttle.py _RESERVE); capped exponent, so a
+        # limit of millions (a school's whole network behind one address) costs nothing
+        return min(self.max_delay, 2.0 ** min(failures - self.soft, 60))

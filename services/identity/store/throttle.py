@@ -31,6 +31,13 @@ _STALE = "(t.window_started_at < clock_timestamp() - $3::interval OR t.blocked_u
 _FLYING = f"(CASE WHEN t.in_flight_at > clock_timestamp() - interval '{IN_FLIGHT_SECONDS} seconds' " \
           "THEN t.in_flight ELSE 0 END)"
 
+
+def wait_seconds(failures: str, soft: str, max_delay: str) -> str:
+    """``Limits.delay`` in SQL (tests/integration/identity/test_throttle_sql.py holds them equal)."""
+    return (f"(CASE WHEN {failures} < {soft} THEN 0 "
+            f"ELSE least({max_delay}::float8, power(2.0, least({failures} - {soft}, 60))) END)")
+
+
 _RESERVE = f"""
     INSERT INTO throttle AS t (scope, key, failures, window_started_at, last_failure_at, in_flight, in_flight_at)
     VALUES ($1, $2, 0, clock_timestamp(), clock_timestamp(), 1, clock_timestamp())
@@ -43,7 +50,8 @@ _RESERVE = f"""
     WHERE coalesce(t.blocked_until <= clock_timestamp(), true)
       AND CASE WHEN {_STALE} THEN {_FLYING} < $4
                ELSE t.failures + {_FLYING} < $4
-                    AND extract(epoch FROM clock_timestamp() - t.last_failure_at) >= ($5::float8[])[t.failures + 1]
+                    AND extract(epoch FROM clock_timestamp() - t.last_failure_at)
+                        >= {wait_seconds('t.failures', '$5', '$6')}
           END
     RETURNING t.in_flight"""
 
@@ -75,7 +83,8 @@ async def reserve(conn: asyncpg.Connection, checks: list[tuple[str, bytes, Limit
     try:
         async with conn.transaction():
             for scope, key, limits in checks:
-                if await conn.fetchval(_RESERVE, scope, key, limits.window, limits.hard, limits.delays()) is None:
+                if await conn.fetchval(_RESERVE, scope, key, limits.window, limits.hard, limits.soft,
+                                       limits.max_delay) is None:
                     raise _Refused
     except _Refused:
         return False
