@@ -26,7 +26,7 @@ import uuid
 import aio_pika
 import aiohttp
 
-from bench.openloop import PeakRss, RateResult, at_rate, parse_rates, print_table, summarize
+from bench.openloop import PeakRss, Profiles, RateResult, at_rate, parse_rates, print_table, summarize
 from bench.stats import pct
 from shared.devtools.smtp_sink import SmtpSink
 from tests.support import env
@@ -134,7 +134,8 @@ async def raw_open_loop(rates: list[float], seconds: float) -> list[RateResult]:
     return results
 
 
-async def services_open_loop(rates: list[float], seconds: float, workers: int) -> tuple[list[RateResult], str, str]:
+async def services_open_loop(rates: list[float], seconds: float, workers: int,
+                             profile: str | None = None) -> tuple[list[RateResult], str, str]:
     """Registrations at each arrival rate; latency from the intended send time to the mail."""
     run = uuid.uuid4().hex[:6]
     async with SmtpSink() as sink:
@@ -160,7 +161,13 @@ async def services_open_loop(rates: list[float], seconds: float, workers: int) -
                             if r.status != 202:
                                 raise RuntimeError(f"HTTP {r.status}")
 
-                    rate_run = await at_rate(fire, rate, seconds)
+                    if profile and rate == max(rates):  # py-spy on each service at the highest rate
+                        profiles = Profiles({"identity": identity.proc.pid, "notification": notification.proc.pid},
+                                            profile, seconds)
+                        async with profiles:
+                            rate_run = await at_rate(fire, rate, seconds)
+                    else:
+                        rate_run = await at_rate(fire, rate, seconds)
 
                     def mails() -> dict[int, float]:
                         found = {}
@@ -174,6 +181,9 @@ async def services_open_loop(rates: list[float], seconds: float, workers: int) -
         finally:
             await notification.stop()
             await identity.stop()
+    if profile:
+        memory_line = memory.report() + f"\n  profile at {max(rates):.0f}/s (py-spy, {profile}):\n" + profiles.report()
+        return results, memory_line, f"start to ready: identity {identity_ready:.1f} s, notification {notification_ready:.1f} s"
     started_line = f"start to ready: identity {identity_ready:.1f} s, notification {notification_ready:.1f} s"
     return results, memory.report(), started_line
 
@@ -198,10 +208,12 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of load per rate")
     parser.add_argument("--target-ms", type=float, default=200.0, help="p99 target for the open loop")
     parser.add_argument("--skip-closed-loop", action="store_true")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy each service at the highest rate; stacks into DIR")
     args = parser.parse_args()
     try:
         raw_ol = await raw_open_loop(args.rates, args.seconds)
-        svc_ol, memory, started = await services_open_loop(args.rates, args.seconds, args.notification_workers)
+        svc_ol, memory, started = await services_open_loop(args.rates, args.seconds, args.notification_workers,
+                                                              args.profile)
         if not args.skip_closed_loop:
             raw_rate, raw_lat = await raw_pika(args.requests * 5)
             svc_rate, svc_lat = await through_services(args.requests, args.concurrency, args.notification_workers)

@@ -14,6 +14,7 @@ it completed somewhere else (a mail at the SMTP sink, say) later: then pass ``co
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -168,3 +169,52 @@ class PeakRss:
     def report(self) -> str:
         return "   ".join(f"{name} {self.at_rest[name] / 2**20:.0f} -> {self.peak[name] / 2**20:.0f} MiB"
                            for name in self.pids)
+
+
+class Profiles:
+    """py-spy on some processes (and their worker processes) while a load runs: collapsed stacks in
+    ``directory``, and the functions with the most samples of their own, per process. Needs py-spy
+    (``pip install py-spy``) and the right to trace (root, or ptrace allowed)."""
+
+    def __init__(self, pids: dict[str, int], directory: str, seconds: float, rate: int = 200) -> None:
+        self.pids, self.directory, self.seconds, self.rate = pids, directory, seconds, rate
+        self.procs: dict[str, asyncio.subprocess.Process] = {}
+
+    async def __aenter__(self) -> "Profiles":
+        import shutil
+        from pathlib import Path
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        Path(self.directory).mkdir(parents=True, exist_ok=True)
+        for name, pid in self.pids.items():
+            self.procs[name] = await asyncio.create_subprocess_exec(
+                spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--format", "raw",
+                "--rate", str(self.rate), "--duration", str(max(1, int(self.seconds))),
+                "--output", f"{self.directory}/{name}.txt",
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        for proc in self.procs.values():
+            await proc.wait()
+
+    def report(self, top: int = 12) -> str:
+        out = []
+        for name in self.pids:
+            own: dict[str, int] = {}
+            total = 0
+            try:
+                lines = open(f"{self.directory}/{name}.txt", encoding="utf-8").read().splitlines()
+            except FileNotFoundError:
+                out.append(f"  {name}: no profile (py-spy missing or not allowed to trace)")
+                continue
+            for line in lines:
+                stack, _, count = line.rpartition(" ")
+                if not stack or not count.isdigit():
+                    continue
+                frame = stack.split(";")[-1]
+                own[frame] = own.get(frame, 0) + int(count)
+                total += int(count)
+            out.append(f"  {name}: {total} samples; most time of their own in")
+            for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+                out.append(f"    {100 * count / max(total, 1):5.1f}%  {frame[:110]}")
+        return "\n".join(out)
