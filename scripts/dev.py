@@ -456,11 +456,14 @@ class Runner:
             raise
 
     async def load_demo(self) -> None:
-        """Demo data once the services run (idempotent): a school, MBO institutions, staff and students,
-        with the demo logins in the output (and var/log/demo.log)."""
+        """Demo data once the services run (idempotent): a school, MBO institutions, staff and students
+        with dossiers in every state, with the demo logins in the output (and var/log/demo.log)."""
         identity = next(s for s in self.services if s.name == "identity")
-        child = await self.spawn("demo", [self.python, "-m", "services.identity.demo"],
-                                 self.service_env(identity), one_shot=True)
+        # the loader drives the demo dossiers through identity's and dossier's APIs: the portal's addresses
+        portal = next(s for s in self.services if s.name == "portal")
+        env = {**self.service_env(identity),
+               **{k: v for k, v in portal.env.items() if k in ("IDENTITY_URL", "DOSSIER_URL")}}
+        child = await self.spawn("demo", [self.python, "-m", "services.identity.demo"], env, one_shot=True)
         code = await child.wait()
         self.children.remove(child)
         if code != 0:

@@ -221,6 +221,8 @@ class Operation:
     produces: str | None = None       # the success answer's media type when it is not JSON
     consumes: str | None = None       # a body that is not JSON (a CSV file), read by the handler
     description: str | None = None
+    error_content: dict[int, dict] | None = None  # statuses answered otherwise than as problem+json (OAuth)
+    extra_schemas: tuple[type[BaseModel], ...] = ()
 
     def answers(self) -> list[int]:
         """Every status the route can answer: its success, what follows from its declaration, and
@@ -259,7 +261,10 @@ _INFRA = [  # served by shared.app for every service
     ("/healthz", "Leeft de dienst?", {200}),
     ("/readyz", "Is de dienst klaar: database en broker bereikbaar? (503 noemt wat er ontbreekt)", {200, 503}),
     ("/openapi.json", "Deze API-beschrijving (OpenAPI 3.1)", {200}),
+    ("/metrics", "Meetwaarden voor Prometheus (tekstformaat); zonder inloggen, alleen voor het interne netwerk",
+     {200}),
 ]
+_INFRA_MEDIA = {"/metrics": ("text/plain", {"type": "string"})}  # the others answer JSON
 
 
 @dataclass
@@ -275,16 +280,21 @@ class Api:
               response: type[BaseModel] | None = None, status: int = 200, tags: tuple[str, ...] = (),
               auth: bool = False, query: type[BaseModel] | None = None, statuses: tuple[int, ...] = (),
               headers: tuple[Header, ...] = (), if_match: bool = False, produces: str | None = None,
-              consumes: str | None = None, description: str | None = None) -> Callable[[HandlerT], HandlerT]:
+              consumes: str | None = None, description: str | None = None,
+              error_content: dict[int, dict] | None = None,
+              extra_schemas: tuple[type[BaseModel], ...] = ()) -> Callable[[HandlerT], HandlerT]:
         """Register a handler and document it. ``statuses``: the error statuses the handler raises
-        beyond those its declaration implies (see ``Operation.answers``)."""
+        beyond those its declaration implies (see ``Operation.answers``). ``body`` with ``consumes``:
+        a body of that media type (a form) whose fields the model describes. ``error_content``: the
+        response of a status that is not problem+json (an OAuth error), with ``extra_schemas`` the
+        models it refers to."""
         if if_match:
             headers = (IF_MATCH, *headers)
 
         def register(handler: HandlerT) -> HandlerT:
             self.operations.append(Operation(method.upper(), path, summary, body, response, status, tags, auth,
                                              query, tuple(statuses), tuple(headers), produces, consumes,
-                                             description))
+                                             description, error_content, tuple(extra_schemas)))
             self.routes.append(web.route(method.upper(), path, handler))
             return handler
         return register
@@ -331,7 +341,8 @@ class Api:
             if parameters:
                 entry["parameters"] = parameters
             if op.body is not None:
-                entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
+                entry["requestBody"] = {"required": True, "content": {op.consumes or "application/json": {
+                    "schema": ref(op.body)}}}
             elif op.consumes is not None:
                 entry["requestBody"] = {"required": True, "content": {op.consumes: {"schema": {"type": "string"}}}}
             ok: dict[str, Any] = {"description": "OK"}
@@ -341,8 +352,12 @@ class Api:
                 ok["content"] = {"application/json": {"schema": ref(op.response)}}
             elif op.status != 204:
                 ok["content"] = {"application/json": {"schema": {"type": "object"}}}
+            for model in op.extra_schemas:
+                ref(model)
             for code in op.answers():
-                if code == op.status:
+                if op.error_content and code in op.error_content:
+                    entry["responses"][str(code)] = op.error_content[code]
+                elif code == op.status:
                     entry["responses"][str(code)] = ok
                 elif code == 400:
                     entry["responses"]["400"] = BAD_REQUEST
@@ -352,7 +367,8 @@ class Api:
                 entry["security"] = [{"bearer": []}]
             paths.setdefault(op.path, {})[op.method.lower()] = entry
         for path, summary, codes in _INFRA:
-            responses = {str(c): ({"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+            media, body_schema = _INFRA_MEDIA.get(path, ("application/json", {"type": "object"}))
+            responses = {str(c): ({"description": "OK", "content": {media: {"schema": body_schema}}}
                                   if c == 200 else {"description": TITLES[c], **problem}) for c in sorted(codes)}
             responses["400"] = BAD_REQUEST
             paths.setdefault(path, {})["get"] = {"summary": summary, "tags": ["beheer"], "responses": responses,

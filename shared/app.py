@@ -14,7 +14,7 @@ from typing import AsyncIterator, Awaitable, Callable
 import asyncpg
 from aiohttp import web
 
-from shared import db
+from shared import db, metrics, tracing
 from shared.api import Api, json_response
 from shared.auth import VERIFIER, TokenVerifier
 from shared.bus import Archive, Broker
@@ -33,6 +33,8 @@ BROKER = web.AppKey("broker", Broker)
 OUTBOX = web.AppKey("outbox", Outbox)
 RELAY = web.AppKey("relay", OutboxRelay)
 CONSUMER = web.AppKey("consumer", Consumer)
+SAMPLER = web.AppKey("metrics_sampler", metrics.Sampler)
+SERVICE = web.AppKey("service_name", str)
 API = web.AppKey("api", Api)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -52,6 +54,33 @@ class ServiceSpec:
 
 
 @web.middleware
+async def observe_middleware(request: web.Request, handler):
+    """Metrics by route template, and the request's span: a child of the caller's W3C
+    ``traceparent`` when it sent one, so its logs, calls and events share the caller's trace."""
+    service = request.app[SERVICE]
+    route, method = metrics.route_of(request), metrics.method_of(request)
+    started = time.perf_counter()
+    status = 500
+    with tracing.span(service, f"{method} {route}", kind=tracing.SpanKind.SERVER,
+                      parent=tracing.extract(request.headers),
+                      attributes={"http.request.method": method, "http.route": route}) as span:
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = 499  # the client went away before the answer (nginx's code): not a server error
+            raise
+        finally:
+            span.set_attribute("http.response.status_code", status)
+            metrics.HTTP_REQUESTS.labels(service, route, method, str(status)).inc()
+            metrics.HTTP_DURATION.labels(service, route, method).observe(time.perf_counter() - started)
+
+
+@web.middleware
 async def request_id_middleware(request: web.Request, handler):
     incoming = request.headers.get("X-Request-ID", "")
     rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
@@ -68,7 +97,7 @@ async def request_id_middleware(request: web.Request, handler):
         exc.headers["X-Request-ID"] = rid
         raise
     finally:
-        if request.path not in ("/healthz", "/readyz"):
+        if request.path not in ("/healthz", "/readyz", "/metrics"):
             log.info("request", extra=log_fields(method=request.method, path=request.rel_url.path,
                                                  status=status, ms=round((time.perf_counter() - started) * 1000, 1)))
         request_id_var.reset(token)
@@ -108,8 +137,10 @@ async def problem_middleware(request: web.Request, handler):
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
-    app = web.Application(middlewares=[request_id_middleware, problem_middleware],
+    app = web.Application(middlewares=[observe_middleware, request_id_middleware, problem_middleware],
                           client_max_size=settings.max_body_bytes)
+    app[SERVICE] = spec.name
+    app[SAMPLER] = metrics.Sampler(spec.name)
     app[SETTINGS] = settings
     app[API] = spec.api
     app[OUTBOX] = Outbox(spec.name)
@@ -176,7 +207,18 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
         yield
         await c.stop()  # cleanup runs in reverse: consuming stops before the pool closes
 
-    app.cleanup_ctx.extend([database, broker, relay, *spec.resources, consumer])
+    async def sampler(app: web.Application) -> AsyncIterator[None]:
+        s = app[SAMPLER]
+        s.pool, s.broker = app[DB], app[BROKER]
+        if spec.subscriptions:
+            queue = f"{settings.event_exchange}.{spec.name}"  # QueueTopology.queue and .parked
+            s.queues = [queue, f"{queue}.parked"]
+        task = asyncio.create_task(s.run(), name=f"{spec.name}-metrics")
+        yield
+        await stop_task(task, grace=0)
+        tracing.flush(spec.name)
+
+    app.cleanup_ctx.extend([database, broker, sampler, relay, *spec.resources, consumer])
 
     async def ready_hooks(app: web.Application) -> None:
         for hook in spec.on_ready:
@@ -196,11 +238,20 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
                           + " niet bereikbaar.", checks=checks)
         return json_response({"status": "ready", "checks": checks})
 
+    async def metrics_endpoint(request: web.Request) -> web.Response:
+        if SAMPLER in request.app:
+            with contextlib.suppress(Exception):
+                await request.app[SAMPLER].refresh()
+        body = await asyncio.to_thread(metrics.exposition, spec.name) if metrics.multiprocess() \
+            else metrics.exposition(spec.name)
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
     async def openapi(request: web.Request) -> web.Response:
         return json_response(request.app[API].document(request.app[SETTINGS]))
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_routes(spec.api.routes)
     return app

@@ -43,6 +43,9 @@ class Archived:
                 "subject": self.subject}
 
 
+BROKER_CLOCK_MARGIN = timedelta(minutes=5)
+
+
 def _event_time(body: bytes) -> tuple[datetime | None, str | None]:
     try:
         envelope = json.loads(body)
@@ -73,9 +76,11 @@ async def read_archive(amqp_url: str, exchange: str, *, since: datetime, until: 
                                       dict(message.headers or {}), message.content_type))
             await message.ack()
 
-        # A little before --since: the stream's own clock is when an event was published, which
-        # is after it was written, never before.
-        tag = await queue.consume(on_message, arguments={"x-stream-offset": since - timedelta(seconds=1)})
+        # Before --since by a margin: the stream's own clock is the broker's, when the event was
+        # published. That is after it was written, but the broker's clock may lag ours: Erlang's
+        # default (no time warp) catches up with a jump of the machine's clock only slowly (seen:
+        # 20 s behind after a machine was resumed). The event's own time filters exactly above.
+        tag = await queue.consume(on_message, arguments={"x-stream-offset": since - BROKER_CLOCK_MARGIN})
         while True:
             arrived.clear()
             try:

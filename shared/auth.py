@@ -27,10 +27,13 @@ from shared.problems import Problem
 if TYPE_CHECKING:
     from shared.revocations import Revocations
 
-Role = Literal["student", "parent", "mentor", "counsellor", "school_admin", "mbo_staff", "admin"]
+Role = Literal["student", "parent", "mentor", "counsellor", "school_admin", "mbo_staff", "admin", "client"]
 ROLE_LABELS: dict[str, str] = {
     "student": "leerling", "parent": "ouder/verzorger", "mentor": "mentor", "counsellor": "decaan",
-    "school_admin": "schoolbeheerder", "mbo_staff": "MBO-medewerker", "admin": "beheerder"}
+    "school_admin": "schoolbeheerder", "mbo_staff": "medewerker ontvangende school", "admin": "beheerder",
+    "client": "koppeling (studentadministratie)"}
+# what a machine client (role "client", OAuth 2.0 client credentials) may be given
+CLIENT_SCOPES = ("dossiers:read", "dossiers:handle")
 ISSUER = "doorstroom-identity"
 AUDIENCE = "doorstroom"
 ALGORITHM = "EdDSA"
@@ -53,6 +56,11 @@ class Principal(BaseModel):
     student_id: uuid.UUID | None = None
     staff_id: uuid.UUID | None = None
     class_ids: tuple[uuid.UUID, ...] | None = None  # a mentor's classes when the token was made
+    client_id: str | None = None  # a machine client's id (role client)
+    scope: str | None = None      # a machine client's scopes, space-separated
+
+    def has_scope(self, scope: str) -> bool:
+        return self.role == "client" and scope in (self.scope or "").split()
 
 
 def new_private_key_pem() -> bytes:
@@ -230,9 +238,20 @@ async def eager_authentication(request: web.Request, handler):
 
 
 async def require(request: web.Request, *roles: str) -> Principal:
-    """The caller, who must have one of ``roles`` (any role when none are given); 403 otherwise."""
+    """The caller, who must have one of ``roles`` (any person's role when none are given: a machine
+    client only where ``client`` is named); 403 otherwise."""
     principal = await authenticate(request)
-    if roles and principal.role not in roles:
-        allowed = ", ".join(ROLE_LABELS.get(r, r) for r in roles)
+    if (roles and principal.role not in roles) or (not roles and principal.role == "client"):
+        allowed = ", ".join(ROLE_LABELS.get(r, r) for r in roles) if roles else "persoon die is ingelogd"
         raise Problem(403, f"Dit mag alleen een {allowed}.", code="forbidden-role")
+    return principal
+
+
+async def require_scope(request: web.Request, scope: str) -> Principal:
+    """A machine client (role ``client``) whose token grants ``scope``; 403 otherwise (a person, or
+    a client without that scope: ``insufficient_scope``, RFC 6750 §3.1)."""
+    principal = await require(request, "client")
+    if not principal.has_scope(scope):
+        raise Problem(403, f"Deze koppeling heeft geen toestemming '{scope}'.", code="insufficient-scope",
+                      headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
     return principal

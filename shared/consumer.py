@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Awaitable, Callable
@@ -18,6 +19,7 @@ import asyncpg
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import BaseModel
 
+from shared import metrics, tracing
 from shared.bus import Broker, QueueTopology
 from shared.db import UNREACHABLE
 from shared.events.envelope import Envelope, WireFormatError, parse_wire
@@ -118,7 +120,19 @@ class Consumer:
                 env = self._parse(message)
                 token = request_id_var.set(env.requestid)
                 try:
-                    await self.process(env)
+                    # the handler's work, logs, outbox rows and deliveries continue the event's trace
+                    with tracing.span(self.name, f"process {env.type}", kind=tracing.SpanKind.CONSUMER,
+                                      parent=tracing.extract({"traceparent": env.traceparent or ""}),
+                                      attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "process",
+                                                  "messaging.destination.name": env.type}):
+                        started = time.perf_counter()
+                        fresh = await self.process(env)
+                        elapsed = time.perf_counter() - started
+                        if fresh:
+                            metrics.CONSUMER_DURATION.labels(self.name, env.type).observe(elapsed)
+                            log.info("event handled", extra=log_fields(type=env.type, ms=round(elapsed * 1000, 1)))
+                        metrics.CONSUMER_MESSAGES.labels(self.name, env.type,
+                                                         "handled" if fresh else "duplicate").inc()
                 finally:
                     request_id_var.reset(token)
             except PoisonMessage as exc:
@@ -228,6 +242,7 @@ class Consumer:
             return
         log.warning("handler failed, retrying later", extra=log_fields(
             message_id=message.message_id, attempt=attempt, error=describe_error(exc)[:300]))
+        metrics.CONSUMER_MESSAGES.labels(self.name, _type_label(message), "retried").inc()
         try:
             await self.broker.send_to_queue(self.topology.retry_queue(attempt), self._copy(
                 message, **{"x-attempt": attempt, "x-last-error": describe_error(exc)[:1000]}))
@@ -239,6 +254,7 @@ class Consumer:
     async def _park(self, message: AbstractIncomingMessage, exc: Exception, *, attempts: int) -> None:
         log.error("message parked", extra=log_fields(message_id=message.message_id,
                                                      error=describe_error(exc)[:300]))
+        metrics.CONSUMER_MESSAGES.labels(self.name, _type_label(message), "parked").inc()
         detail = describe_error(exc)[:2000]  # PostgreSQL's errors by sqlstate, without the row's values
         try:
             await self.broker.send_to_queue(self.topology.parked, self._copy(
@@ -249,3 +265,14 @@ class Consumer:
             await message.nack(requeue=True)
             return
         await message.ack()
+
+
+def _type_label(message: AbstractIncomingMessage) -> str:
+    """The event type of a message for a metric label: a known type, else ``unknown`` (a label
+    never takes what an unknown sender wrote)."""
+    kind = message.type or ""
+    try:
+        lookup(kind)
+    except LookupError:
+        return "unknown"
+    return kind

@@ -1,4 +1,4 @@
-"""JSON logs on stdout, with the request id of the work in progress."""
+"""JSON logs on stdout, with the request id and the trace id of the work in progress."""
 from __future__ import annotations
 
 import contextvars
@@ -11,6 +11,20 @@ import traceback
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _service_name = "service"
+
+
+try:
+    from opentelemetry import trace as _trace
+except ImportError:  # pragma: no cover - a dependency; logs go on without it
+    _trace = None
+
+
+def _trace_id() -> str | None:
+    """The W3C trace id of the work in progress (shared.tracing), or None."""
+    if _trace is None:
+        return None
+    sc = _trace.get_current_span().get_span_context()
+    return f"{sc.trace_id:032x}" if sc.is_valid else None
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,6 +40,9 @@ class JsonFormatter(logging.Formatter):
         rid = request_id_var.get()
         if rid:
             entry["request_id"] = rid
+        trace_id = _trace_id()
+        if trace_id:
+            entry["trace_id"] = trace_id
         extra = getattr(record, "fields", None)
         if extra:
             entry.update(extra)

@@ -12,6 +12,7 @@ import asyncpg
 from aio_pika.exceptions import DeliveryError
 from pydantic import BaseModel
 
+from shared import metrics, tracing
 from shared.bus import Broker
 from shared.events.envelope import Envelope, wire_body
 from shared.events.registry import all_event_types, event_type_of
@@ -33,7 +34,8 @@ class Outbox:
             raise RuntimeError("outbox.add must run inside the transaction of the change it reports")
         et = event_type_of(payload)
         env = Envelope(source=self.source, type=et.name, dataversion=et.version, subject=subject,
-                       requestid=request_id_var.get(), data=payload.model_dump(mode="json"))
+                       requestid=request_id_var.get(), traceparent=tracing.current_traceparent(),
+                       data=payload.model_dump(mode="json"))
         await conn.execute("INSERT INTO outbox (event_id, event_type, envelope) VALUES ($1, $2, $3)",
                            env.id, et.name, env.wire())
         return env
@@ -44,11 +46,11 @@ class Outbox:
         if not conn.is_in_transaction():
             raise RuntimeError("outbox.add_many must run inside the transaction of the change it reports")
         envs: list[Envelope] = []
-        rid = request_id_var.get()
+        rid, traceparent = request_id_var.get(), tracing.current_traceparent()
         for payload, subject in items:
             et = event_type_of(payload)
             envs.append(Envelope(source=self.source, type=et.name, dataversion=et.version, subject=subject,
-                                 requestid=rid, data=payload.model_dump(mode="json")))
+                                 requestid=rid, traceparent=traceparent, data=payload.model_dump(mode="json")))
         if envs:
             await conn.execute(
                 """INSERT INTO outbox (event_id, event_type, envelope)
@@ -145,7 +147,14 @@ class OutboxRelay(Worker):
                 await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", sent)
             if refused:
                 await self._refused(conn, refused)
-            return len(rows)
+        # counted once the transaction committed (a failed commit publishes them again)
+        if sent:
+            metrics.OUTBOX_PUBLISHED.labels(self.broker.service_name).inc(len(sent))
+        if refused:
+            metrics.OUTBOX_FAILED.labels(self.broker.service_name).inc(len(refused))
+            if (parked := sum(1 for row, _ in refused if row["attempts"] + 1 >= self.max_attempts)):
+                metrics.OUTBOX_PARKED.labels(self.broker.service_name).inc(parked)
+        return len(rows)
 
     async def _refused(self, conn: asyncpg.Connection, refused: list[tuple[asyncpg.Record, DeliveryError]]) -> None:
         """Count a refusal; park the rows that reached ``max_attempts``."""
@@ -167,8 +176,14 @@ class OutboxRelay(Worker):
     async def _publish(self, row: asyncpg.Record) -> None:
         env = row["envelope"]
         headers = {"x-request-id": env["requestid"]} if env.get("requestid") else {}
-        # rows written before the structured mode may hold "subject": null: left out on the wire
-        await self.broker.publish(row["event_type"], wire_body(env), message_id=env["id"], headers=headers)
+        # the publication is a span of the trace that wrote the event (its traceparent); the
+        # envelope keeps that traceparent, so consumers continue the same trace
+        with tracing.span(self.broker.service_name, f"publish {row['event_type']}", kind=tracing.SpanKind.PRODUCER,
+                          parent=tracing.extract(env),
+                          attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "send",
+                                      "messaging.destination.name": row["event_type"]}):
+            # rows written before the structured mode may hold "subject": null: left out on the wire
+            await self.broker.publish(row["event_type"], wire_body(env), message_id=env["id"], headers=headers)
 
     async def housekeeping(self) -> tuple[int, int]:
         """Forget published outbox rows and inbox rows older than the retention (30 days: far

@@ -4,8 +4,10 @@ cleanup context that starts it with the app and stops it with the app. A failing
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import AsyncIterator, Awaitable, Callable
 
+import asyncpg
 from aiohttp import web
 
 from shared.logs import log_fields
@@ -47,3 +49,18 @@ def periodic_when(name: str, enabled: Callable[[web.Application], bool],
         async for _ in periodic(name, seconds(app), job)(app):
             yield
     return context
+
+
+# The table a service's migrations create for ``claim_day`` (dossier 002, notification 003):
+#   CREATE TABLE periodic_jobs (name text PRIMARY KEY, last_run_on date, ran_at timestamptz);
+
+
+async def claim_day(conn: asyncpg.Connection, job: str, day: date) -> bool:
+    """The once-a-day election: True for the one process that moves ``job``'s ``last_run_on`` to
+    ``day`` (the row lock makes a racing process wait, then its WHERE is re-checked and fails).
+    Call it inside a transaction: the claim commits with that transaction, or not at all, so work
+    done in the same transaction is done exactly once a day whatever the number of processes."""
+    await conn.execute("INSERT INTO periodic_jobs (name) VALUES ($1) ON CONFLICT DO NOTHING", job)
+    return bool(await conn.fetchval(
+        """UPDATE periodic_jobs SET last_run_on = $2, ran_at = now()
+           WHERE name = $1 AND (last_run_on IS NULL OR last_run_on < $2) RETURNING true""", job, day))

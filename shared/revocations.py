@@ -1,6 +1,7 @@
 """Access that ended: identity publishes ``identity.access_ended`` (a logout, a password change, a
-deactivated account, a session ended by its owner) and every other service that accepts tokens
-refuses the tokens it covers within moments, not when they expire.
+deactivated account, a session ended by its owner) or ``identity.client_revoked`` (a machine client
+revoked: every token of it, as every session of an account) and every other service that accepts
+tokens refuses the tokens it covers within moments, not when they expire.
 
 Only one process of a service receives each event (the processes share one queue), yet every
 process must know it. So the consumer's handler writes the event to ``access_revocations`` (shared
@@ -32,7 +33,7 @@ from shared.app import DB, SETTINGS
 from shared.auth import VERIFIER, Principal
 from shared.consumer import Subscription
 from shared.events.envelope import Envelope
-from shared.events.identity_events import AccessEnded
+from shared.events.identity_events import AccessEnded, ClientRevoked
 from shared.logs import log_fields
 from shared.loops import NotifyWakeup, Worker, run_worker
 
@@ -101,6 +102,19 @@ async def record_access_ended(conn: asyncpg.Connection, env: Envelope, data: Acc
 
 
 SUBSCRIPTION = Subscription("identity.access_ended", record_access_ended)
+
+
+async def record_client_revoked(conn: asyncpg.Connection, env: Envelope, data: ClientRevoked) -> None:
+    """A revoked machine client: every token of it (``sub`` = its id) issued at or before
+    ``revoked_at`` is refused, as an end of access of every session of an account."""
+    await conn.execute(
+        """INSERT INTO access_revocations (event_id, account_id, session_id, reason, ended_at)
+           VALUES ($1, $2, NULL, 'client_revoked', $3) ON CONFLICT (event_id) DO NOTHING""",
+        env.id, data.client_id, data.revoked_at)
+
+
+CLIENT_SUBSCRIPTION = Subscription("identity.client_revoked", record_client_revoked)
+SUBSCRIPTIONS = [SUBSCRIPTION, CLIENT_SUBSCRIPTION]  # what a service that accepts tokens subscribes to
 
 
 # ------------------------------------------------------------------ every process's side

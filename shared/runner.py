@@ -1,10 +1,14 @@
-"""Run a service: uvloop, JSON logs, graceful SIGTERM, and as many processes as WORKERS says."""
+"""Run a service: uvloop, JSON logs, graceful SIGTERM, and as many processes as WORKERS says
+(then with the metrics of all of them summed: prometheus-client's multiprocess mode)."""
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
+from pathlib import Path
 from typing import Callable
 
 from aiohttp import web
@@ -25,11 +29,32 @@ def _serve(make_app: Callable[[ServiceSettings], web.Application], settings: Ser
                 access_log=None, print=None, shutdown_timeout=10, handle_signals=True)
 
 
+def _metrics_dir(service_name: str) -> tuple[Path, bool]:
+    """The folder of prometheus-client's multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` when set
+    (emptied: values of an earlier run must not count), else a new temporary one (removed at the
+    end). Set in the environment before the workers start, so each one writes its values there."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        own = f"_{os.getpid()}.db"  # this process's files, made at import, stay
+        for old in folder.glob("*.db"):
+            if not old.name.endswith(own):
+                old.unlink(missing_ok=True)
+        return folder, False
+    folder = Path(tempfile.mkdtemp(prefix=f"doorstroom-metrics-{service_name}-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder, True
+
+
 def run_service(make_app: Callable[[ServiceSettings], web.Application], settings: ServiceSettings) -> None:
     """Start ``settings.workers`` processes sharing the port (SO_REUSEPORT); SIGTERM stops all."""
     if settings.workers == 1:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            _metrics_dir(settings.service_name)  # emptied: an earlier run's values must not count
         _serve(make_app, settings)
         return
+    metrics_dir, made = _metrics_dir(settings.service_name)
     ctx = multiprocessing.get_context("spawn")
     children = [ctx.Process(target=_serve, args=(make_app, settings), name=f"{settings.service_name}-{i}")
                 for i in range(settings.workers)]
@@ -43,8 +68,14 @@ def run_service(make_app: Callable[[ServiceSettings], web.Application], settings
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    from shared import metrics
+
     codes = []
     for child in children:
         child.join()
         codes.append(child.exitcode)
+        if child.pid:
+            metrics.mark_process_dead(child.pid)
+    if made:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     sys.exit(0 if all(c == 0 for c in codes) else 1)

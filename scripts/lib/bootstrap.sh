@@ -99,9 +99,24 @@ ensure_backends_answer() {
   log "RabbitMQ does not answer; see rabbitmq-diagnostics status"; return 1
 }
 
+# tests/deploy checks the alert rules with promtool when there is one. Only the binary, taken out
+# of Debian's prometheus package into .venv/bin: no Prometheus server is installed or started.
+ensure_promtool() {
+  command -v promtool >/dev/null && return 0
+  [ -x .venv/bin/promtool ] && return 0
+  command -v apt-get >/dev/null || return 0
+  log "installing promtool (from Debian's prometheus package) into .venv/bin"
+  local dir; dir="$(mktemp -d)"
+  ( cd "$dir" && apt-get update -qq && apt-get download prometheus >/dev/null 2>&1 \
+      && dpkg-deb -x prometheus_*.deb x && cp x/usr/bin/promtool "$ROOT/.venv/bin/promtool" ) \
+    || log "promtool not installed: tests/deploy skips \`promtool check rules\`"
+  rm -rf "$dir"
+}
+
 # The browser tests (tests/browser) drive Debian's Chromium headless with Playwright; a browser
 # downloaded by `playwright install` is never used. Installed once, quietly; a no-op afterwards.
 ensure_test_tools() {
+  ensure_promtool || true
   [ -x /usr/bin/chromium ] && return 0
   log "installing Chromium for the browser tests"
   apt-get update -qq

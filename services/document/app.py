@@ -65,6 +65,6 @@ def make_app(settings: DocumentSettings | None = None) -> web.Application:
     spec = ServiceSpec(
         name="document", api=api, migrations="services.document.migrations",
         subscriptions=[Subscription("identity.activation_letters_requested", on_letters_requested),
-                       Subscription("dossier.erased", on_dossier_erased), revocations.SUBSCRIPTION],
+                       Subscription("dossier.erased", on_dossier_erased), *revocations.SUBSCRIPTIONS],
         resources=[revocations.honour_access_ended, render_pool, dossier_client_context, print_job_worker, cleanup])
     return create_app(spec, settings)

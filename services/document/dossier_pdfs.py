@@ -76,7 +76,9 @@ class PdfQuery(Query):
 
 
 DOSSIER_CLIENT = web.AppKey("dossier_client", DossierClient)
-DOSSIER_READERS = ("student", "mentor", "counsellor", "mbo_staff")
+# "client": a machine client of an MBO institution (issue 12); the dossier service lets it see its
+# institution's completed dossiers with scope dossiers:read, as the institution's MBO staff
+DOSSIER_READERS = ("student", "mentor", "counsellor", "mbo_staff", "client")
 RENDER_POOL = web.AppKey("render_pool", RenderPool)
 
 

@@ -30,6 +30,7 @@ from services.document.rendering.letters import render_letters
 from services.document.rendering.merge import merge_files
 from services.document.settings import DocumentSettings
 from shared.events.document_events import PrintJobCompleted, PrintJobFailed
+from shared import metrics
 from shared.claims import ClaimTable, LeaseKeeper
 from shared.logs import describe_error, log_fields
 from shared.loops import NotifyWakeup, Worker
@@ -162,10 +163,11 @@ class PrintJobWorker(Worker):
                 """SELECT student_name, class_name, code FROM print_job_letters
                    WHERE job_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq""",
                 job["id"], chunk_no * size, (chunk_no + 1) * size)]
-        pdf = await self.render.run(
-            render_letters, school_name=job["school_name"], register_url=job["register_url"],
-            expires_on=job["code_expires_on"], letters=letters,
-            printed_on=job["created_at"].astimezone(AMSTERDAM).date())
+        with metrics.PRINT_RENDER.time():
+            pdf = await self.render.run(
+                render_letters, school_name=job["school_name"], register_url=job["register_url"],
+                expires_on=job["code_expires_on"], letters=letters,
+                printed_on=job["created_at"].astimezone(AMSTERDAM).date())
         async with self.pool.acquire(timeout=10) as conn, conn.transaction():
             held = await conn.fetchval(
                 "SELECT true FROM print_jobs WHERE id = $1 AND claim_token = $2 AND state = 'rendering' FOR UPDATE",
@@ -202,8 +204,10 @@ class PrintJobWorker(Worker):
                 paths.append(str(path))
                 del piece
             output = Path(scratch) / "merged.pdf"
-            pages = await self.render.run(merge_files, paths, str(output),
-                                          title=f"Activatiecodes Digitaal Doorstroomdossier – {job['school_name']}")
+            with metrics.PRINT_RENDER.time():
+                pages = await self.render.run(
+                    merge_files, paths, str(output),
+                    title=f"Activatiecodes Digitaal Doorstroomdossier – {job['school_name']}")
             return await asyncio.to_thread(output.read_bytes), pages
 
     # ------------------------------------------------------------------ endings
@@ -231,6 +235,7 @@ class PrintJobWorker(Worker):
                 job_id=job["id"], batch_id=job["batch_id"], school_id=job["school_id"],
                 requested_by=job["requested_by"], requested_by_email=held["requested_by_email"], pages=pages,
                 download_url=page_url(self.settings, job["id"]), expires_at=expires_at), subject=str(job["id"]))
+        metrics.PRINT_JOBS.labels("done").inc()
 
     async def _release(self, job: asyncpg.Record) -> None:
         """Stopping: hand the job back at once, without counting this claim as an attempt."""
@@ -244,6 +249,7 @@ class PrintJobWorker(Worker):
         if job["attempts"] >= self.settings.print_job_max_attempts:
             await self._give_up(job, GAVE_UP)
             return
+        metrics.PRINT_JOBS.labels("retried").inc()
         with contextlib.suppress(Exception):
             async with self.pool.acquire(timeout=10) as conn:
                 await conn.execute(
@@ -266,4 +272,5 @@ class PrintJobWorker(Worker):
                 job_id=job["id"], batch_id=job["batch_id"], school_id=job["school_id"],
                 requested_by=job["requested_by"], requested_by_email=held["requested_by_email"], reason=reason,
                 page_url=page_url(self.settings, job["id"])), subject=str(job["id"]))
+        metrics.PRINT_JOBS.labels("failed").inc()
         log.error("print job failed for good", extra=log_fields(job_id=str(job["id"]), attempts=job["attempts"]))

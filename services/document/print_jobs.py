@@ -17,6 +17,7 @@ from shared.auth import Principal
 from shared.events.document_events import PrintJobFailed
 from shared.events.envelope import Envelope
 from shared.events.identity_events import ActivationLettersRequested
+from shared import metrics
 from shared.outbox import Outbox
 from shared.sealing import Sealed, keyring
 
@@ -65,6 +66,7 @@ async def record_letters_job(conn: asyncpg.Connection, env: Envelope, data: Acti
         data.register_url, data.expires_at, digest, len(ordered), settings.letters_chunk_size)
     if inserted is None:
         return None
+    metrics.PRINT_JOBS.labels("queued").inc()
     if not ordered:
         await conn.execute(
             """UPDATE print_jobs SET state = 'failed', error = $2, expires_at = now() + $3 WHERE id = $1""",
@@ -73,6 +75,7 @@ async def record_letters_job(conn: asyncpg.Connection, env: Envelope, data: Acti
             job_id=job_id, batch_id=data.batch_id, school_id=data.school_id, requested_by=data.requested_by,
             requested_by_email=data.requested_by_email, reason=EMPTY_BATCH, page_url=page_url(settings, job_id)),
             subject=str(job_id))
+        metrics.PRINT_JOBS.labels("failed").inc()
         return job_id
     await conn.copy_records_to_table(
         "print_job_letters", columns=["job_id", "seq", "student_id", "student_name", "class_name", "code"],

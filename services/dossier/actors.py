@@ -18,5 +18,5 @@ class Actor:
 
     @staticmethod
     def of(principal: Principal, name: str | None = None) -> "Actor":
-        ref = principal.staff_id or principal.student_id
+        ref = principal.staff_id or principal.student_id or principal.client_id
         return Actor(principal.role, principal.account_id, str(ref) if ref else None, name or principal.name)

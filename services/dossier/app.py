@@ -13,6 +13,8 @@ from services.dossier.context import PARENT_SECRET, settings_of
 from services.dossier.routes import (agreement, dossiers, forms, mbo, me, overviews, parent, part_a,  # noqa: F401
                                      part_b)
 from services.dossier.routes import retention as retention_routes  # noqa: F401
+from services.dossier.routes import feed  # noqa: F401  (the pull API for machine clients, issue 12)
+from services.dossier.routes import oso  # noqa: F401  (a completed dossier as OSO XML, issue 12)
 from services.dossier.routes.common import api
 from services.dossier.settings import DossierSettings
 from shared import revocations
@@ -60,7 +62,7 @@ async def parent_link_secret(app: web.Application) -> AsyncIterator[None]:
 def make_app(settings: DossierSettings | None = None) -> web.Application:
     settings = settings or DossierSettings()
     spec = ServiceSpec(name="dossier", api=api, migrations="services.dossier.migrations",
-                       subscriptions=[*readmodel.SUBSCRIPTIONS, revocations.SUBSCRIPTION],
+                       subscriptions=[*readmodel.SUBSCRIPTIONS, *revocations.SUBSCRIPTIONS],
                        resources=[revocations.honour_access_ended, parent_link_secret, reminders.reminder_task,
                                   retention.retention_task])
     return create_app(spec, settings)

@@ -1,10 +1,16 @@
-"""The follow-up choice of part A checked against the catalogue in the read model."""
+"""The follow-up choice of part A checked against the catalogue in the read model.
+
+A student applies to a receiving school of any kind: an MBO programme, a HAVO or VMBO school (with
+one of its years or profiles when it lists them), whether the school takes part in Doorstroom or
+not, or a school that is not in the list at all (typed in: name and place; never taking part)."""
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
 import asyncpg
+
+KIND_LABELS = {"mbo": "mbo", "havo": "havo", "vmbo": "vmbo"}
 
 
 class ChoiceError(ValueError):
@@ -18,13 +24,21 @@ def _uuid(raw: Any, message: str) -> uuid.UUID:
         raise ChoiceError(message) from None
 
 
+NO_CHOICE = {"choice_kind": None, "institution_id": None, "programme_id": None, "other_school_name": None,
+             "other_school_city": None}
+
+
 async def check_choice(conn: asyncpg.Connection, choice: dict[str, str]) -> dict[str, Any]:
     """The dossier columns for a cleaned choice (shared.forms.clean_programme); ChoiceError otherwise."""
     kind = choice["kind"]
+    if "school_name" in choice:  # not in the list: stored as typed, treated as not taking part
+        return {**NO_CHOICE, "choice_kind": kind, "other_school_name": choice["school_name"],
+                "other_school_city": choice.get("school_city")}
     institution_id = _uuid(choice["institution_id"], "Kies een school uit de lijst.")
     school = await conn.fetchrow("SELECT kind FROM schools WHERE school_id = $1", institution_id)
     if school is None:
-        raise ChoiceError("Deze school staat niet in de lijst. Kies een school uit de lijst.")
+        raise ChoiceError("Deze school staat niet in de lijst. Kies een school uit de lijst, of vul de school "
+                          "in bij 'Een school die niet in de lijst staat'.")
     if kind == "mbo":
         if school["kind"] != "mbo":
             raise ChoiceError("Kies voor een mbo-opleiding een mbo-instelling.")
@@ -36,7 +50,17 @@ async def check_choice(conn: asyncpg.Connection, choice: dict[str, str]) -> dict
             raise ChoiceError("Deze opleiding wordt niet (meer) aangeboden door deze school. Kies een opleiding uit de lijst.")
         if programme["crebo"] != choice["crebo"]:
             raise ChoiceError("Het crebonummer hoort niet bij deze opleiding.")
-        return {"choice_kind": kind, "institution_id": institution_id, "programme_id": programme_id}
-    if school["kind"] != "vo":
-        raise ChoiceError("Kies voor havo of vmbo een school voor voortgezet onderwijs.")
-    return {"choice_kind": kind, "institution_id": institution_id, "programme_id": None}
+        return {**NO_CHOICE, "choice_kind": kind, "institution_id": institution_id, "programme_id": programme_id}
+    # havo or vmbo: a receiving school of that kind, or (as before receiving schools had kinds) a VO school
+    if school["kind"] not in (kind, "vo"):
+        raise ChoiceError(f"Kies voor {KIND_LABELS[kind]} een school voor {KIND_LABELS[kind]}.")
+    programme_id = None
+    if choice.get("programme_id"):
+        programme_id = _uuid(choice["programme_id"], "Kies een geldige opleiding.")
+        offered = await conn.fetchval(
+            "SELECT offered FROM programmes WHERE programme_id = $1 AND institution_id = $2 AND crebo IS NULL",
+            programme_id, institution_id)
+        if not offered:
+            raise ChoiceError("Dit leerjaar of profiel wordt niet (meer) aangeboden door deze school. Kies er een "
+                              "uit de lijst.")
+    return {**NO_CHOICE, "choice_kind": kind, "institution_id": institution_id, "programme_id": programme_id}

@@ -99,9 +99,9 @@ def student_search_sql(search: StudentSearch) -> tuple[str, list, str, list]:
         SELECT s.student_id, s.roepnaam, s.tussenvoegsel, s.achternaam, s.class_id, s.class_name, s.leerjaar,
                s.email,
                f.id AS f_id, f.state AS f_state, f.progress AS f_progress, f.handled_at AS f_handled_at,
-               fi.name AS f_institution, fp.name AS f_programme,
+               coalesce(fi.name, f.other_school_name) AS f_institution, fp.name AS f_programme,
                b.id AS b_id, b.state AS b_state, b.progress AS b_progress, b.handled_at AS b_handled_at,
-               bi.name AS b_institution, bp.name AS b_programme,
+               coalesce(bi.name, b.other_school_name) AS b_institution, bp.name AS b_programme,
                agg.dossiers, agg.archived_dossiers, agg.overdue_since
         FROM (SELECT s.* FROM students s WHERE {q.sql}
               ORDER BY s.sort_name, s.student_id LIMIT {int(search.size)} OFFSET {(int(search.page) - 1) * int(search.size)}) s
@@ -146,6 +146,8 @@ def mbo_inbox_sql(search: MboSearch) -> tuple[str, str, list]:
     q = Query()
     q.where("d.state = 'completed'")
     q.where(f"d.institution_id = {q.arg(search.institution_id)}")
+    # completed while the school did not take part: handed over as a PDF, never in an inbox
+    q.where("coalesce((d.final #>> '{choice,participates}')::boolean, true)")
     if search.handled is not None:
         q.where("d.handled_at IS NOT NULL" if search.handled else "d.handled_at IS NULL")
     if search.flagged:

@@ -38,12 +38,14 @@ async def on_school_changed(conn: asyncpg.Connection, env: Envelope, data: Schoo
                address = EXCLUDED.address, city = EXCLUDED.city""",
         [(loc.location_id, data.school_id, loc.name, loc.address, loc.city) for loc in data.locations])
     await conn.executemany(
-        """INSERT INTO programmes (programme_id, institution_id, name, crebo, level, pathway, location_id, offered)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, true)
+        """INSERT INTO programmes (programme_id, institution_id, name, crebo, level, pathway, location_id, offered,
+                                  profile)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8)
            ON CONFLICT (programme_id) DO UPDATE SET institution_id = EXCLUDED.institution_id, name = EXCLUDED.name,
                crebo = EXCLUDED.crebo, level = EXCLUDED.level, pathway = EXCLUDED.pathway,
-               location_id = EXCLUDED.location_id, offered = true""",
-        [(p.programme_id, data.school_id, p.name, p.crebo, p.level, p.pathway, p.location_id) for p in data.programmes])
+               location_id = EXCLUDED.location_id, offered = true, profile = EXCLUDED.profile""",
+        [(p.programme_id, data.school_id, p.name, p.crebo, p.level, p.pathway, p.location_id, p.profile)
+         for p in data.programmes])
     await conn.execute(
         "UPDATE programmes SET offered = false WHERE institution_id = $1 AND NOT (programme_id = ANY($2::uuid[]))",
         data.school_id, [p.programme_id for p in data.programmes])

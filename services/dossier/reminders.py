@@ -16,7 +16,7 @@ from services.dossier.context import dossier_url, now, settings_of, today
 from shared.app import DB, OUTBOX
 from shared.events.dossier_events import AgreementReminderIssued
 from shared.logs import log_fields
-from shared.periodic import periodic_when
+from shared.periodic import claim_day, periodic_when
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,7 @@ async def run_daily(app: web.Application, day: date | None = None) -> int | None
     settings = settings_of(app)
     day = day or today()
     async with app[DB].acquire(timeout=10) as conn, conn.transaction():
-        await conn.execute("INSERT INTO periodic_jobs (name) VALUES ($1) ON CONFLICT DO NOTHING", JOB)
-        won = await conn.fetchval(
-            """UPDATE periodic_jobs SET last_run_on = $2, ran_at = now()
-               WHERE name = $1 AND (last_run_on IS NULL OR last_run_on < $2) RETURNING true""", JOB, day)
-        if not won:
+        if not await claim_day(conn, JOB, day):
             return None
         rows = await conn.fetch(
             """SELECT d.id, d.student_id, d.state, d.state_changed_at, d.mentor_name,

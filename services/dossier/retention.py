@@ -29,7 +29,7 @@ from services.dossier.domain.retention import first_erasure
 from shared.app import DB, OUTBOX
 from shared.events.dossier_events import DossierErased, RetentionNotice, StudentErased
 from shared.logs import log_fields
-from shared.periodic import periodic_when
+from shared.periodic import claim_day, periodic_when
 
 log = logging.getLogger(__name__)
 JOB = "retention"
@@ -42,10 +42,7 @@ async def run_daily(app: web.Application, day: date | None = None) -> dict | Non
     day the run counts as (tests move the clock)."""
     day = day or today()
     async with app[DB].acquire(timeout=10) as conn, conn.transaction():
-        await conn.execute("INSERT INTO periodic_jobs (name) VALUES ($1) ON CONFLICT DO NOTHING", JOB)
-        won = await conn.fetchval(
-            """UPDATE periodic_jobs SET last_run_on = $2, ran_at = now()
-               WHERE name = $1 AND (last_run_on IS NULL OR last_run_on < $2) RETURNING true""", JOB, day)
+        won = await claim_day(conn, JOB, day)
     if not won:
         return None
     return await run(app, day)

@@ -22,7 +22,8 @@ class CreateDossier(Body):
     choice: dict[SingleLine, JsonText] | None = Field(
         None, max_length=10,
         description="optional: the follow-up choice of part A (vervolgopleiding), as in that field: "
-                    "{institution_id, programme_id, crebo} or {kind: havo|vmbo, institution_id}")
+                    "{institution_id, programme_id, crebo}, {kind: havo|vmbo, institution_id, programme_id?}, or a "
+                    "school that is not in the list: {kind: mbo|havo|vmbo, school_name, school_city?}")
 
 
 class SectionAnswers(Body):
@@ -146,12 +147,19 @@ class StudentInfo(BaseModel):
 
 
 class ChoiceInfo(BaseModel):
-    kind: Literal["mbo", "havo", "vmbo"]
-    institution_id: uuid.UUID | None = None
+    kind: Literal["mbo", "havo", "vmbo"] = Field(description="the kind of receiving school")
+    institution_id: uuid.UUID | None = Field(None, description="the receiving school; null for a school that is "
+                                                               "not in the list (other_school)")
     institution_name: str | None = None
-    participates: bool | None = Field(None, description="the institution takes part in the digital dossier")
+    institution_city: str | None = None
+    participates: bool | None = Field(None, description="the receiving school takes part in Doorstroom (it gets the "
+                                                        "completed dossier in its inbox); false: the student and "
+                                                        "the mentor hand the PDF over")
+    other_school: bool = Field(False, description="a school the student typed in (not in the list); never taking "
+                                                  "part")
     programme_id: uuid.UUID | None = None
     programme_name: str | None = None
+    profile: str | None = Field(None, description="havo/vmbo: profiel or leerweg")
     crebo: str | None = None
     level: int | None = None
     pathway: Literal["BOL", "BBL"] | None = None

@@ -27,7 +27,8 @@ SELECT d.*, s.roepnaam, s.voornamen, s.tussenvoegsel, s.achternaam, s.date_of_bi
        coalesce(sc.parent_rule, 'consent') AS parent_rule,
        s.active AS student_active, s.left_on AS student_left_on, s.parents AS known_parents,
        inst.name AS institution_name, inst.participates AS institution_participates,
-       p.name AS programme_name, p.crebo, p.level, p.pathway,
+       inst.kind AS institution_kind, inst.city AS institution_city,
+       p.name AS programme_name, p.crebo, p.level, p.pathway, p.profile,
        l.name AS location_name, l.address AS location_address, l.city AS location_city,
        EXISTS (SELECT 1 FROM class_mentors cm WHERE cm.class_id = s.class_id AND cm.staff_id = $2) AS my_class
 FROM dossiers d
@@ -47,6 +48,13 @@ def status_of(row: Mapping[str, Any]) -> wf.DossierStatus:
         mentor_id=str(row["mentor_id"]) if row["mentor_id"] else None, handled=row["handled_at"] is not None)
 
 
+def delivered(row: Mapping[str, Any]) -> bool:
+    """A completed dossier went to its receiving school through Doorstroom: not when the school did
+    not take part at completion (the student and the mentor hand the PDF over instead)."""
+    choice = (row["final"] or {}).get("choice") or {}
+    return choice.get("participates") is not False
+
+
 def may_see(principal: Principal, row: Mapping[str, Any]) -> bool:
     """Each role sees only what it must; a parent sees a dossier only through their link. A mentor:
     the dossiers of students of the classes linked to them now (``my_class``, from the read model
@@ -62,7 +70,11 @@ def may_see(principal: Principal, row: Mapping[str, Any]) -> bool:
             return principal.school_id is not None and row["school_id"] == principal.school_id
         case "mbo_staff":
             return (principal.institution_id is not None and row["state"] == "completed"
-                    and row["institution_id"] == principal.institution_id)
+                    and row["institution_id"] == principal.institution_id and delivered(row))
+        case "client":  # a machine client of the institution (issue 12): as its MBO staff, with dossiers:read
+            return (principal.has_scope("dossiers:read") and principal.institution_id is not None
+                    and row["state"] == "completed" and row["institution_id"] == principal.institution_id
+                    and delivered(row))
     return False
 
 
@@ -107,10 +119,13 @@ async def actor_name(conn: asyncpg.Connection, principal: Principal) -> str | No
 
 async def audit(conn: asyncpg.Connection, actor: Actor, kind: str, what: str, *, dossier_id=None,
                 student_id=None, purpose: str | None = None) -> None:
+    # a machine client's name is kept with the line (it has no staff record to take it from)
     await conn.execute(
-        """INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what, purpose)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-        kind, actor.role, actor.account_id, actor.ref, dossier_id, student_id, what, purpose)
+        """INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what, purpose,
+                                  actor_name)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        kind, actor.role, actor.account_id, actor.ref, dossier_id, student_id, what, purpose,
+        actor.name if actor.role == "client" else None)
 
 
 async def history(conn: asyncpg.Connection, dossier_id: uuid.UUID, actor: Actor, action: str,

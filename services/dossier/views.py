@@ -62,17 +62,30 @@ def choice_info(row: Mapping[str, Any]) -> ChoiceInfo | None:
     location = None
     if row["location_name"] or row["location_address"] or row["location_city"]:
         location = Location(name=row["location_name"], address=row["location_address"], city=row["location_city"])
+    if row["institution_id"] is None and row["other_school_name"]:  # typed in: not in the list, never taking part
+        return ChoiceInfo(kind=row["choice_kind"], institution_name=row["other_school_name"],
+                          institution_city=row["other_school_city"], participates=False, other_school=True,
+                          first_choice=row["first_choice"])
     return ChoiceInfo(
         kind=row["choice_kind"], institution_id=row["institution_id"], institution_name=row["institution_name"],
-        participates=row["institution_participates"], programme_id=row["programme_id"],
-        programme_name=row["programme_name"], crebo=row["crebo"], level=row["level"], pathway=row["pathway"],
-        location=location, first_choice=row["first_choice"])
+        institution_city=row["institution_city"],
+        # a VO school chosen for havo/vmbo before receiving schools had kinds: it has no inbox
+        participates=bool(row["institution_participates"]) and row["institution_kind"] != "vo"
+        if row["institution_kind"] else None,
+        programme_id=row["programme_id"], programme_name=row["programme_name"], profile=row["profile"] or None,
+        crebo=row["crebo"], level=row["level"], pathway=row["pathway"], location=location,
+        first_choice=row["first_choice"])
+
+
+def hands_over(choice: ChoiceInfo | None) -> bool:
+    """The receiving school does not take part: the student and the mentor hand the PDF over."""
+    return choice is not None and choice.participates is False
 
 
 def choice_name(choice: ChoiceInfo | None) -> str | None:
     if choice is None:
         return None
-    parts = [p for p in (choice.institution_name, choice.programme_name) if p]
+    parts = [p for p in (choice.institution_name, choice.programme_name, choice.profile) if p]
     return " – ".join(parts) or choice.kind.upper()
 
 
@@ -155,7 +168,7 @@ async def dossier_view(conn: asyncpg.Connection, row: Mapping[str, Any], role: s
 SUMMARY_SELECT = """
 SELECT d.id, d.state, d.archived, d.version, d.progress, d.choice_kind, d.first_choice, d.created_at,
        d.updated_at, d.handled_at, d.final,
-       inst.name AS institution_name, p.name AS programme_name
+       coalesce(inst.name, d.other_school_name) AS institution_name, p.name AS programme_name
 FROM dossiers d
 LEFT JOIN schools inst ON inst.school_id = d.institution_id
 LEFT JOIN programmes p ON p.programme_id = d.programme_id"""

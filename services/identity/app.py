@@ -15,6 +15,7 @@ from services.identity.housekeeping import housekeeping_context
 from services.identity.routes import (accounts, activation_codes, classes, institutions, jwks, me,  # noqa: F401
                                       password_change, privacy, roster_imports, school_years, schools, sessions, staff,
                                       students)
+from services.identity.routes import clients, oauth_token  # noqa: F401  (machine clients, issue 12)
 from services.identity.settings import IdentitySettings
 from services.identity.signing import IdentityVerifier, KeyRing, ensure_key
 from services.identity.vault import Vault

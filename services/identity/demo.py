@@ -5,6 +5,10 @@ Loads three MBO institutions with programmes, the VO school "Het Voorbeeld Colle
 student, Roos de Winter, whose code is already redeemed) get the known demo passwords printed at
 the end, so a newcomer can log in. The events go through the outbox like any other change: the
 identity service publishes them once it runs.
+
+Run as a command, it then makes the living school (``demo_school``): eight more students with
+accounts, and dossiers in every state of the workflow made through identity's and dossier's HTTP
+APIs (IDENTITY_URL, DOSSIER_URL), so every screen has content on first login.
 """
 from __future__ import annotations
 
@@ -54,6 +58,12 @@ MBOS = [
         ("Art & Design: allround mediavormgever", "25410", 4, "BOL", "Heer Bokelweg"),
         ("Art & Design: ruimtelijk vormgever", "25403", 4, "BOL", "Heer Bokelweg")]),
 ]
+# receiving schools that are not MBOs: (name, kind, city, takes part in Doorstroom, [(programme, profile)])
+RECEIVING = [
+    ("Stedelijk Lyceum", "havo", "Enschede", True, [("HAVO 4", "Natuur en Gezondheid"),
+                                                     ("HAVO 4", "Economie en Maatschappij")]),
+    ("De Waerdenborch", "vmbo", "Holten", False, [("VMBO 4", "gemengde leerweg")]),
+]
 VO_SCHOOL = "Het Voorbeeld College"
 SCHOOL_DOMAIN = "voorbeeldcollege.example"
 
@@ -65,6 +75,8 @@ STAFF = [
     ("mentor_4a", "mentor", "Karin Jansen", f"k.jansen@{SCHOOL_DOMAIN}", VO_SCHOOL, "Demo-mentor-4a-2026"),
     ("mentor_4b", "mentor", "Peter de Vries", f"p.devries@{SCHOOL_DOMAIN}", VO_SCHOOL, "Demo-mentor-4b-2026"),
     ("mbo_staff", "mbo_staff", "Sanne Mulder", "s.mulder@mboutrecht.example", "MBO Utrecht", "Demo-mbo-utrecht-2026"),
+    ("havo_staff", "mbo_staff", "Bas Kuipers", "b.kuipers@stedelijklyceum.example", "Stedelijk Lyceum",
+     "Demo-havo-2026"),
 ]
 MENTOR_OF = {"4a": f"k.jansen@{SCHOOL_DOMAIN}", "4b": f"p.devries@{SCHOOL_DOMAIN}"}
 
@@ -94,6 +106,41 @@ async def _set_password(conn: asyncpg.Connection, account_id: uuid.UUID, passwor
     await conn.execute("""UPDATE accounts SET password_hash = $2, password_changed_at = now(),
                           email_verified_at = coalesce(email_verified_at, now()), active = true WHERE id = $1""",
                        account_id, password_hash)
+
+
+async def redeemed_account(conn: asyncpg.Connection, outbox: Outbox, vault: Vault, settings: IdentitySettings,
+                           student: asyncpg.Record, *, email: str, bsn: str, password_hash: str,
+                           class_name: str) -> None:
+    """``student`` (a roster row) gets a verified account with ``password_hash`` and a redeemed code, as if
+    they had registered and typed their code (idempotent: an account already there is kept)."""
+    account_id = await conn.fetchval("SELECT id FROM accounts WHERE email = $1", email)
+    if account_id is None:
+        account_id = demo_id(f"account:{email}")
+        await conn.execute("INSERT INTO accounts (id, email, kind, bsn_ciphertext, bsn_hmac) "
+                           "VALUES ($1, $2, 'student', $3, $4)",
+                           account_id, email, vault.encrypt_bsn(bsn), vault.bsn_hash(bsn))
+    await _set_password(conn, account_id, password_hash)
+    if student["account_id"] is not None:
+        return
+    vo = student["school_id"]
+    batch_id = demo_id(f"batch:{student['student_number']}")
+    counsellor = await conn.fetchval("SELECT account_id FROM staff WHERE email = $1", STAFF[2][3])
+    await conn.execute(
+        """INSERT INTO activation_batches (id, school_id, channel, scope, requested_by, fingerprint)
+           VALUES ($1, $2, 'email', 'student', $3, 'demo') ON CONFLICT DO NOTHING""", batch_id, vo, counsellor)
+    await conn.execute("UPDATE activation_codes SET invalidated_at = now() "
+                       "WHERE student_id = $1 AND invalidated_at IS NULL", student["id"])
+    await conn.execute(
+        """INSERT INTO activation_codes (id, student_id, batch_id, code_hash, channel, expires_on, redeemed_at,
+                                         redeemed_by)
+           VALUES ($1, $2, $3, $4, 'email', $5, now(), $6)""", uuid.uuid4(), student["id"], batch_id,
+        hash_code(normalize_code(new_code()), settings.code_key_bytes()), date(date.today().year + 1, 7, 31),
+        account_id)
+    student = await conn.fetchrow("UPDATE students SET account_id = $2 WHERE id = $1 RETURNING *, "
+                                  + ACCOUNT_EMAIL.format(alias="students"), student["id"], account_id)
+    await outbox.add(conn, ActivationCodeRedeemed(student_id=student["id"], account_id=account_id, school_id=vo),
+                     subject=str(student["id"]))
+    await outbox.add(conn, student_event(student, class_name), subject=str(student["id"]))
 
 
 async def load_demo(pool: asyncpg.Pool, settings: IdentitySettings) -> list[Login]:
@@ -130,9 +177,19 @@ async def load_demo(pool: asyncpg.Pool, settings: IdentitySettings) -> list[Logi
                 changed |= c
             if changed:
                 await publish_school(conn, outbox, sid)
+        for name, kind, city, participates, programmes in RECEIVING:
+            sid = school_ids[name] = demo_id(f"school:{name}")
+            changed = await upsert_school(conn, outbox, sid, SchoolIn(kind=kind, name=name, city=city,
+                                                                      participates=participates))
+            for prog, profile in programmes:
+                _, c = await upsert_programme(conn, sid, ProgrammeIn(name=prog, profile=profile),
+                                              demo_id(f"programme:{name}:{prog}:{profile}"))
+                changed |= c
+            if changed:
+                await publish_school(conn, outbox, sid)
         vo = school_ids[VO_SCHOOL] = demo_id(f"school:{VO_SCHOOL}")
         if await upsert_school(conn, outbox, vo, SchoolIn(kind="vo", name=VO_SCHOOL, city="Utrecht",
-                                                          parent_rule="inspection")):
+                                                          brin="99ZZ", parent_rule="inspection")):
             await publish_school(conn, outbox, vo)
 
         for key, role, name, email, school, password in STAFF:
@@ -160,38 +217,18 @@ async def load_demo(pool: asyncpg.Pool, settings: IdentitySettings) -> list[Logi
         email, password = STUDENT_LOGIN
         roos = await conn.fetchrow("SELECT * FROM students WHERE school_id = $1 AND student_number = $2",
                                    vo, STUDENTS[0][0])
-        account_id = await conn.fetchval("SELECT id FROM accounts WHERE email = $1", email)
-        if account_id is None:
-            account_id = demo_id(f"account:{email}")
-            await conn.execute("INSERT INTO accounts (id, email, kind, bsn_ciphertext, bsn_hmac) "
-                               "VALUES ($1, $2, 'student', $3, $4)",
-                               account_id, email, vault.encrypt_bsn(STUDENTS[0][8]), vault.bsn_hash(STUDENTS[0][8]))
-        await _set_password(conn, account_id, hashes["student"])
-        if roos["account_id"] is None:
-            batch_id = demo_id("batch:roos")
-            counsellor = await conn.fetchval("SELECT account_id FROM staff WHERE email = $1", STAFF[2][3])
-            await conn.execute(
-                """INSERT INTO activation_batches (id, school_id, channel, scope, requested_by, fingerprint)
-                   VALUES ($1, $2, 'email', 'student', $3, 'demo') ON CONFLICT DO NOTHING""", batch_id, vo, counsellor)
-            await conn.execute("UPDATE activation_codes SET invalidated_at = now() "
-                               "WHERE student_id = $1 AND invalidated_at IS NULL", roos["id"])
-            await conn.execute(
-                """INSERT INTO activation_codes (id, student_id, batch_id, code_hash, channel, expires_on, redeemed_at,
-                                                 redeemed_by)
-                   VALUES ($1, $2, $3, $4, 'email', $5, now(), $6)""", uuid.uuid4(), roos["id"], batch_id,
-                hash_code(normalize_code(new_code()), settings.code_key_bytes()), date(date.today().year + 1, 7, 31),
-                account_id)
-            roos = await conn.fetchrow("UPDATE students SET account_id = $2 WHERE id = $1 RETURNING *, "
-                                       + ACCOUNT_EMAIL.format(alias="students"), roos["id"], account_id)
-            await outbox.add(conn, ActivationCodeRedeemed(student_id=roos["id"], account_id=account_id, school_id=vo),
-                             subject=str(roos["id"]))
-            await outbox.add(conn, student_event(roos, "4a"), subject=str(roos["id"]))
+        await redeemed_account(conn, outbox, vault, settings, roos, email=email, bsn=STUDENTS[0][8],
+                               password_hash=hashes["student"], class_name="4a")
         logins.append(Login(ROLE_LABELS["student"], "Roos de Winter", email, password))
     return logins
 
 
 async def _main() -> None:
-    settings = IdentitySettings()
+    from services.identity import demo_school  # it builds on this module
+    from services.identity.demo_school.accounts import load_students
+    from services.identity.demo_school.client import DemoFailed
+
+    settings = demo_school.DemoSettings()
     if settings.environment == "production":
         print("Demodata laad je nooit in productie (ENVIRONMENT=production).", file=sys.stderr)
         raise SystemExit(1)
@@ -211,18 +248,25 @@ async def _main() -> None:
     try:
         await db.migrate(pool, [("shared", "shared.migrations"), ("identity", "services.identity.migrations")])
         logins = await load_demo(pool, settings)
+        await load_students(pool, settings)
     finally:
         await pool.close()
+    try:
+        done = await demo_school.load_school(settings)
+    except DemoFailed as exc:
+        print(f"De demoschool is niet (helemaal) gemaakt: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     print("Demodata geladen: MBO Utrecht, ROC van Twente, Grafisch Lyceum Rotterdam (met opleidingen) en\n"
-          "Het Voorbeeld College (klassen 4a en 4b, 6 leerlingen). Inloggen (alleen voor de demo):\n")
+          f"Het Voorbeeld College (klassen 4a en 4b, {len(STUDENTS) + len(demo_school.cast.NEW_STUDENTS)} leerlingen). "
+          "Inloggen (alleen voor de demo):\n")
     width = max(len(login.email) for login in logins)
     print(f"  {'rol':<16} {'naam':<22} {'e-mailadres':<{width}}  wachtwoord")
     for login in logins:
         print(f"  {login.role:<16} {login.name:<22} {login.email:<{width}}  {login.password}")
+    print(demo_school.summary(done))
     print("\nDe leerlingen Mirjam Hoenderloo, Jaap Rierink, Noor van Dijk (e-mail) en Sem Yilmaz, Daan Smit\n"
           "(zonder e-mailadres: per brief) hebben nog geen account: verstrek hun een activatiecode als\n"
           "decaan of mentor. Een geldig BSN voor een nieuw account, bijvoorbeeld: 123456721 (Mirjam).")
-
 
 if __name__ == "__main__":
     asyncio.run(_main())

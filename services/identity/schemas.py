@@ -59,13 +59,21 @@ RETENTION_HELP = ("bewaartermijn (VO): zoveel schooljaren na het schooljaar van 
                   "leerlinggegevens, accounts en bestanden definitief verwijderd")
 
 
+SchoolKind = Literal["vo", "mbo", "havo", "vmbo"]
+# the kinds of receiving school ("ontvangende school"): they offer programmes and may take part
+RECEIVING_KINDS = ("mbo", "havo", "vmbo")
+KIND_LABELS = {"vo": "vo-school (verzendend)", "mbo": "mbo", "havo": "havo", "vmbo": "vmbo"}
+
+
 class SchoolIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    kind: Literal["vo", "mbo"]
+    kind: SchoolKind = Field(description="vo: a sending VO school with a roster; mbo, havo, vmbo: a receiving school")
     name: SingleLine = Field(min_length=2, max_length=200)
     brin: single_line(pattern=r"^[0-9]{2}[A-Z]{2}$") | None = Field(None, description="BRIN-nummer, bijv. 25LP")
     city: single_line(max_length=100) | None = None
-    participates: bool = True
+    participates: bool = Field(True, description="a receiving school: takes part in Doorstroom (its staff get "
+                                                 "completed dossiers in their inbox); false: the student hands over "
+                                                 "the PDF")
     parent_rule: Literal["consent", "inspection", "none"] = "consent"
     retention_years: int = Field(2, ge=1, le=10, strict=True, description=RETENTION_HELP)
 
@@ -78,12 +86,28 @@ class LocationIn(BaseModel):
 
 
 class ProgrammeIn(BaseModel):
+    """An MBO programme (CREBO, level and BOL/BBL required) or a HAVO/VMBO school's year, profile or
+    leerweg (name and an optional profile; no CREBO, level or BOL/BBL): the school's kind decides."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: SingleLine = Field(min_length=2, max_length=200)
-    crebo: SingleLine = Field(pattern=r"^[0-9]{5}$", description="CREBO-code: 5 cijfers")
-    level: int = Field(ge=1, le=4)
-    pathway: Literal["BOL", "BBL"]
+    name: SingleLine = Field(min_length=2, max_length=200, description="e.g. Juridisch secretaresse, HAVO 4")
+    crebo: single_line(pattern=r"^[0-9]{5}$") | None = Field(None, description="CREBO-code: 5 cijfers (mbo)")
+    level: int | None = Field(None, ge=1, le=4, description="niveau 1-4 (mbo)")
+    pathway: Literal["BOL", "BBL"] | None = Field(None, description="BOL of BBL (mbo)")
+    profile: single_line(max_length=200) | None = Field(
+        None, description="havo/vmbo: profiel of leerweg, e.g. Natuur en Gezondheid, gemengde leerweg")
     location_id: uuid.UUID | None = None
+
+    def problems_for(self, kind: str) -> list[dict[str, str]]:
+        """What does not fit a school of ``kind`` (Dutch, per field); empty when all is well."""
+        if kind == "mbo":
+            return [{"field": f, "message": m} for f, m in (
+                ("crebo", "Vul de CREBO-code in (5 cijfers)."), ("level", "Kies het niveau (1 tot en met 4)."),
+                ("pathway", "Kies BOL of BBL.")) if getattr(self, f) is None] + (
+                [{"field": "profile", "message": "Een profiel of leerweg hoort bij havo of vmbo, niet bij een "
+                                                 "mbo-opleiding."}] if self.profile else [])
+        return [{"field": f, "message": f"{label} hoort alleen bij een mbo-opleiding."} for f, label in (
+            ("crebo", "Een CREBO-code"), ("level", "Een niveau"), ("pathway", "BOL of BBL"))
+            if getattr(self, f) is not None]
 
 
 class LocationOut(BaseModel):
@@ -96,9 +120,10 @@ class LocationOut(BaseModel):
 class ProgrammeOut(BaseModel):
     programme_id: uuid.UUID
     name: str
-    crebo: str
-    level: int
-    pathway: str
+    crebo: str | None = Field(None, description="mbo")
+    level: int | None = Field(None, description="mbo")
+    pathway: str | None = Field(None, description="mbo: BOL or BBL")
+    profile: str | None = Field(None, description="havo/vmbo: profiel or leerweg")
     location_id: uuid.UUID | None
     location: str | None = Field(description="e.g. 'Australiëlaan 23, Utrecht'")
     label: str = Field(description="as the dossier shows it: Juridisch secretaresse (4 - BOL - Australiëlaan 23 - 25xxx)")
@@ -107,7 +132,7 @@ class ProgrammeOut(BaseModel):
 
 class SchoolOut(BaseModel):
     school_id: uuid.UUID
-    kind: str
+    kind: str = Field(description="vo (sending), or a receiving school's kind: mbo, havo, vmbo")
     name: str
     brin: str | None
     city: str | None

@@ -54,6 +54,13 @@ class IdentitySettings(ServiceSettings):
     password_reset_ttl_minutes: float = Field(30, gt=0)
     invitation_ttl_hours: float = Field(168, gt=0)
     mail_repeat_seconds: float = Field(60, ge=0, description="at most one reset or notice mail per address per interval")
+    client_token_ttl_seconds: int = Field(600, ge=30, le=900, description=(
+        "access tokens of machine clients (POST /oauth/token); at most the longest token lifetime the other "
+        "services keep ends of access for"))
+    client_rotation_overlap_minutes: int = Field(60, ge=0, le=1440, description=(
+        "after a rotation the old client secret or key keeps working this long, unless the rotation says otherwise"))
+    oauth_token_url: str | None = Field(None, description=(
+        "the public URL of POST /oauth/token (behind a proxy): a private_key_jwt client assertion's aud"))
     housekeeping_retention_days: int = Field(30, ge=1, description="expired links, ended sessions: deleted after this")
 
     # throttling (counters in Postgres, shared by every process)

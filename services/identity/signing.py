@@ -69,9 +69,9 @@ class KeyRing:
         if time.monotonic() - self.loaded_at > max_age:
             await self.load(conn)
 
-    def sign(self, principal: Principal) -> str:
+    def sign(self, principal: Principal, ttl_seconds: int | None = None) -> str:
         assert self.active_kid, "no signing key loaded"
-        return self.signers[self.active_kid].sign(principal, ttl_seconds=self.token_ttl)
+        return self.signers[self.active_kid].sign(principal, ttl_seconds=ttl_seconds or self.token_ttl)
 
     def jwks(self) -> dict:
         return jwks(*self.signers.values())
@@ -102,6 +102,13 @@ class IdentityVerifier(TokenVerifier):
     async def verify(self, token: str) -> Principal:
         principal = await super().verify(token)
         assert self.pool is not None
+        if principal.role == "client":  # a machine client: no session, but it must not be revoked
+            async with self.pool.acquire(timeout=10) as conn:
+                live = await conn.fetchval("SELECT revoked_at IS NULL FROM machine_clients WHERE id = $1",
+                                           principal.account_id)
+            if not live:
+                raise Problem(401, "Deze koppeling is ingetrokken.", code="client-revoked")
+            return principal
         try:
             session_id = uuid.UUID(principal.session_id)
         except ValueError:

@@ -8,6 +8,7 @@ from aiohttp import web
 from services.notification.routes import deliveries as _deliveries_routes  # noqa: F401  (registers)
 from services.notification.routes.common import api
 from services.notification.deliveries import DeliveryWorker
+from services.notification.digest import digest_task
 from services.notification.handlers import SUBSCRIPTIONS
 from services.notification.settings import NotificationSettings
 from services.notification.smtp import SmtpPool
@@ -33,6 +34,6 @@ def make_app(settings: NotificationSettings | None = None) -> web.Application:
         await smtp.close()
 
     spec = ServiceSpec(name="notification", api=api, migrations="services.notification.migrations",
-                       subscriptions=[*SUBSCRIPTIONS, revocations.SUBSCRIPTION],
-                       resources=[revocations.honour_access_ended, delivery_worker])
+                       subscriptions=[*SUBSCRIPTIONS, *revocations.SUBSCRIPTIONS],
+                       resources=[revocations.honour_access_ended, delivery_worker, digest_task])
     return create_app(spec, settings)

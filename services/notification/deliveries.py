@@ -30,6 +30,7 @@ import asyncpg
 from services.notification.settings import NotificationSettings
 from services.notification.smtp import PermanentFailure, SmtpPool, TemporaryFailure, Unbuildable
 from services.notification.templates import render
+from shared import metrics, tracing
 from shared.claims import ClaimTable, LeaseKeeper
 from shared.logs import describe_error, log_fields, request_id_var
 from shared.sealing import SealError
@@ -44,7 +45,7 @@ DELIVERIES = ClaimTable(
     claimed="status = 'sending'",
     on_claim="status = 'sending', attempts = attempts + 1",
     order="next_attempt_at",
-    returning="id, template, recipient, context, attempts, request_id, claim_token")
+    returning="id, template, recipient, context, attempts, request_id, traceparent, claim_token")
 
 RECORD = f"""UPDATE deliveries SET status = $3, last_error = $4, error_kind = $5, claim_token = NULL,
                     lease_until = NULL, sent_at = CASE WHEN $3 = 'sent' THEN now() END,
@@ -67,9 +68,10 @@ ERROR_KINDS = {
 async def create_delivery(conn: asyncpg.Connection, *, event_id: uuid.UUID, template: str,
                           recipient: str, context: dict) -> None:
     await conn.execute(
-        """INSERT INTO deliveries (id, event_id, template, recipient, context, request_id)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, template, recipient) DO NOTHING""",
-        uuid.uuid4(), event_id, template, recipient.lower(), context, request_id_var.get())
+        """INSERT INTO deliveries (id, event_id, template, recipient, context, request_id, traceparent)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id, template, recipient) DO NOTHING""",
+        uuid.uuid4(), event_id, template, recipient.lower(), context, request_id_var.get(),
+        tracing.current_traceparent())
 
 
 def default_retry_delay(attempts: int, base_seconds: float = 60.0) -> timedelta:
@@ -133,7 +135,16 @@ class DeliveryWorker(Worker):
     # -------------------------------------------------------------- one mail
 
     async def _send_one(self, row: asyncpg.Record) -> tuple:
-        """Send one mail; returns its outcome as (id, status, error, kind, delay)."""
+        """Send one mail; returns its outcome as (id, status, error, kind, delay). The sending is a
+        span of the trace of the event the delivery was made from; its logs carry that trace id."""
+        with tracing.span("notification", f"send {row['template']}", kind=tracing.SpanKind.CLIENT,
+                          parent=tracing.extract({"traceparent": row["traceparent"] or ""}),
+                          attributes={"doorstroom.template": row["template"]}):
+            outcome = await self._send_traced(row)
+        metrics.DELIVERY_ATTEMPTS.labels({"sent": "sent", "failed": "failed"}.get(outcome[1], "retry")).inc()
+        return outcome
+
+    async def _send_traced(self, row: asyncpg.Record) -> tuple:
         token = request_id_var.set(row["request_id"])
         attempts, limit = row["attempts"], self.settings.delivery_max_attempts
         try:
@@ -142,7 +153,8 @@ class DeliveryWorker(Worker):
                            "crashed", None)
             else:
                 message = self.smtp.build(row["recipient"], self._render(row), row["id"])
-                await self.smtp.send(message)
+                with metrics.SMTP_SEND.time():
+                    await self.smtp.send(message)
                 outcome = (row["id"], "sent", None, None, None)
         except Unbuildable as exc:
             outcome = (row["id"], "failed", f"kan niet worden opgemaakt: {exc}", "unbuildable", None)
@@ -211,3 +223,25 @@ class DeliveryWorker(Worker):
     async def close(self) -> None:
         await self.keeper.close()
         await super().close()
+
+
+_SENT_EVERY = 30.0  # seconds: the sent rows are most of the table (kept for the retention)
+_sent = {"at": float("-inf"), "count": 0}
+
+
+async def sample_deliveries(conn: asyncpg.Connection) -> None:
+    """``doorstroom_deliveries{state}`` (shared.metrics): what waits and what failed from the
+    partial indexes at every sample; the sent rows, a count of most of the table, at most every
+    ``_SENT_EVERY`` seconds."""
+    counts = {r["status"]: r["n"] for r in await conn.fetch(
+        """SELECT status, count(*) AS n FROM deliveries WHERE status IN ('pending', 'sending') GROUP BY status""")}
+    counts["failed"] = await conn.fetchval("SELECT count(*) FROM deliveries WHERE status = 'failed'")
+    if time.monotonic() - _sent["at"] >= _SENT_EVERY:
+        _sent["count"] = await conn.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent'")
+        _sent["at"] = time.monotonic()
+    counts["sent"] = _sent["count"]
+    for state in ("pending", "sending", "sent", "failed"):
+        metrics.DELIVERIES.labels(state).set(counts.get(state, 0))
+
+
+metrics.add_sampler("notification", sample_deliveries)

@@ -25,3 +25,11 @@ class NotificationSettings(ServiceSettings):
                                           "after a crash the mails it held are sent after this")
     delivery_claim_size: int = Field(8, ge=1, le=100, description="deliveries one SMTP connection claims at a time")
     delivery_retention_days: int = Field(30, ge=1, description="sent and failed deliveries are deleted after this")
+    public_base_url: str = Field("http://localhost:8080", description="the portal, for links in mails the "
+                                 "service makes itself (the daily digest)")
+    digest_auto: bool = Field(True, description="send the daily digest to MBO staff automatically (one process "
+                                                "wins each day); off: only by hand (tests)")
+    digest_hour: int = Field(7, ge=0, le=23, description="the hour (Europe/Amsterdam) from which the day's digest "
+                                                        "is sent")
+    digest_check_seconds: float = Field(300.0, gt=0, description="how often each process checks whether today's "
+                                                                 "digest is due")

@@ -60,6 +60,11 @@ async def handled(request: web.Request, dossier_id: str, version: Any) -> dict:
                            headers=_match(version))
 
 
+async def oso_xml(request: web.Request, dossier_id: str) -> bytes:
+    """A completed dossier as an OSO file (XML), for MBO staff."""
+    return (await call(request, "dossier", "GET", f"/v1/mbo/dossiers/{dossier_id}/oso")).body
+
+
 async def save_agreement(request: web.Request, dossier_id: str, remark: str, version: Any) -> dict:
     return await send_json(request, "dossier", "PUT", f"/v1/dossiers/{dossier_id}/agreement",
                            {"remark": remark or None}, headers=_match(version))

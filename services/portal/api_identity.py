@@ -191,3 +191,30 @@ async def change_programme(request: web.Request, programme_id: str, body: dict[s
 async def change_password(request: web.Request, current_password: str, new_password: str) -> dict:
     return await send_json(request, "identity", "POST", "/v1/me/password",
                            {"current_password": current_password, "new_password": new_password})
+
+
+async def set_preferences(request: web.Request, daily_digest: bool) -> dict:
+    """MBO staff: the daily digest mail on or off (stored by identity, told to notification)."""
+    return await send_json(request, "identity", "PUT", "/v1/me/preferences", {"daily_digest": daily_digest})
+
+
+# -- machine clients (the platform administrator; issue 12) ----------------------------------------
+
+async def clients(request: web.Request) -> list[dict]:
+    return (await get_json(request, "identity", "/v1/clients"))["clients"]
+
+
+async def client_log(request: web.Request, client_id: str) -> dict:
+    return await get_json(request, "identity", f"/v1/clients/{client_id}/log")
+
+
+async def register_client(request: web.Request, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "POST", "/v1/clients", body)
+
+
+async def rotate_client(request: web.Request, client_id: str, body: dict[str, Any]) -> dict:
+    return await send_json(request, "identity", "POST", f"/v1/clients/{client_id}/rotate", body)
+
+
+async def revoke_client(request: web.Request, client_id: str) -> dict:
+    return await send_json(request, "identity", "POST", f"/v1/clients/{client_id}/revoke")

@@ -17,6 +17,7 @@ from services.portal.views import (
     parent,
     password_change,
     platform,
+    preferences,
     public,
     school_admin,
     school_settings,
@@ -88,7 +89,7 @@ def make_app(settings: PortalSettings | None = None) -> web.Application:
     app.middlewares.extend([headers_middleware, sessions.session_middleware, pages_middleware,
                             csrf_middleware, input_middleware])
     for module in (public, account, password_change, student, staff, school_admin, school_settings, platform, mbo,
-                   parent):
+                   parent, preferences):
         app.router.add_routes(module.routes)
     app.router.add_static("/static", STATIC, append_version=False)
     return app

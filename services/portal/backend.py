@@ -17,6 +17,7 @@ from aiohttp import web
 
 from services.portal import sessions
 from shared.app import SETTINGS
+from shared import tracing
 from shared.auth import VERIFIER, Principal
 from shared.problems import Problem
 
@@ -106,10 +107,16 @@ async def raw_call(request: web.Request, service: str, method: str, path: str, *
         send["X-Request-ID"] = rid
     url = _base(request, service) + path
     try:
-        async with request.app[HTTP].request(method, url, json=json, data=data, params=params,
-                                             headers=send) as r:
-            body = await r.read()
-            reply = Reply(r.status, dict(r.headers), body, r.content_type)
+        # a client span of the page's trace; its traceparent goes along, so the API's work and
+        # the events it writes continue the same trace (no path in it: paths carry ids)
+        with tracing.span("portal", f"{method} {service}", kind=tracing.SpanKind.CLIENT,
+                          attributes={"http.request.method": method, "peer.service": service}) as span:
+            tracing.inject(send)
+            async with request.app[HTTP].request(method, url, json=json, data=data, params=params,
+                                                 headers=send) as r:
+                body = await r.read()
+                reply = Reply(r.status, dict(r.headers), body, r.content_type)
+            span.set_attribute("http.response.status_code", reply.status)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         log.warning("backend unreachable", extra={"fields": {"service": service, "error": type(exc).__name__}})
         raise BackendDown(service) from None

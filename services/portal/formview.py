@@ -32,11 +32,16 @@ def form_for(kind: str, school_year: str | None) -> Form:
         return get_form(kind, "2026-2027")
 
 
-# -- the programme field: MBO catalogue (and HAVO/VMBO choices) as one list ------------------------
+# -- the programme field: receiving schools (mbo, havo, vmbo) and their programmes as one list ----
+
+OTHER_SCHOOL = "anders"  # the option "Een school die niet in de lijst staat"
+KIND_LABELS = {"mbo": "mbo", "havo": "havo", "vmbo": "vmbo"}
+NOT_TAKING_PART = "neemt niet deel aan Doorstroom"
+
 
 @dataclass
 class Catalogue:
-    """Choices for a `programme` field, from identity's institutions."""
+    """Choices for a `programme` field, from identity's receiving schools (participating or not)."""
 
     options: list[tuple[str, str, str]] = field(default_factory=list)  # (group, value, label)
     labels: dict[str, str] = field(default_factory=dict)  # value -> label
@@ -49,10 +54,12 @@ class Catalogue:
             inst_id = str(inst.get("school_id") or inst.get("id") or inst.get("institution_id") or "")
             name = str(inst.get("name", ""))
             city = inst.get("city")
+            kind = inst.get("kind", "mbo")
             title = f"{name} ({city})" if city else name
             cat.institution_names[inst_id] = title
-            kind = inst.get("kind", "mbo")
-            if kind == "vo":
+            group = title + (f" – {KIND_LABELS.get(kind, kind)}" if kind in ("havo", "vmbo") else "") + (
+                "" if inst.get("participates", True) else f" ({NOT_TAKING_PART})")
+            if kind == "vo":  # a sending school as a havo/vmbo choice (as before schools had receiving kinds)
                 for level in ("havo", "vmbo"):
                     value = f"{level}:{inst_id}"
                     label = f"{level.upper()} – {title}"
@@ -60,26 +67,46 @@ class Catalogue:
                     cat.labels[value] = label
                 continue
             locations = {str(loc.get("location_id")): loc for loc in inst.get("locations", []) or []}
-            for prog in inst.get("programmes", []) or []:
+            programmes = inst.get("programmes", []) or []
+            if kind in ("havo", "vmbo"):
+                value = f"{kind}:{inst_id}"
+                label = f"{kind.upper()} – {name} (geen profiel of leerweg gekozen)"
+                cat.options.append((group, value, label))
+                cat.labels[value] = f"{kind.upper()} – {title}"
+            for prog in programmes:
                 loc = locations.get(str(prog.get("location_id")), {})
                 where = loc.get("address") or loc.get("name") or ""
+                pid = prog.get("programme_id") or prog.get("id")
+                if kind in ("havo", "vmbo"):
+                    text = " – ".join(str(x) for x in (prog.get("name"), prog.get("profile")) if x)
+                    label = f"{text} ({where})" if where else text
+                    value = f"{kind}:{inst_id}:{pid}"
+                    cat.options.append((group, value, label))
+                    cat.labels[value] = f"{label} – {title}"
+                    continue
                 details = " - ".join(str(p) for p in (prog.get("level"), prog.get("pathway"), where,
                                                       prog.get("crebo")) if p)
-                value = f"mbo:{inst_id}:{prog.get('programme_id') or prog.get('id')}:{prog.get('crebo')}"
+                value = f"mbo:{inst_id}:{pid}:{prog.get('crebo')}"
                 label = f"{prog.get('name')} ({details})"
-                cat.options.append((title, value, label))
+                cat.options.append((group, value, label))
                 cat.labels[value] = f"{label} – {title}"
         return cat
 
     def encode(self, value: Any) -> str:
         if not isinstance(value, Mapping):
             return ""
+        if value.get("school_name"):
+            return OTHER_SCHOOL
         kind = value.get("kind", "mbo")
         if kind == "mbo":
             return f"mbo:{value.get('institution_id')}:{value.get('programme_id')}:{value.get('crebo')}"
+        if value.get("programme_id"):
+            return f"{kind}:{value.get('institution_id')}:{value.get('programme_id')}"
         return f"{kind}:{value.get('institution_id')}"
 
     def label(self, value: Any) -> str:
+        if isinstance(value, Mapping) and value.get("school_name"):
+            return other_school_label(value)
         encoded = self.encode(value)
         if encoded in self.labels:
             return self.labels[encoded]
@@ -97,15 +124,29 @@ class Catalogue:
         return list(grouped.items())
 
 
-def decode_programme(raw: str) -> dict[str, str] | None:
+def other_school_label(value: Mapping[str, Any]) -> str:
+    """A school the student typed in: "HAVO – Stedelijk Lyceum (Enschede), niet in de lijst"."""
+    kind = str(value.get("kind") or "mbo").upper()
+    where = f" ({value.get('school_city')})" if value.get("school_city") else ""
+    return f"{kind} – {value.get('school_name')}{where}, niet in de lijst"
+
+
+def decode_programme(raw: str, post: Mapping[str, Any] | None = None, field_id: str = "") -> dict[str, str] | None:
     raw = raw.strip()
     if not raw:
         return None
+    if raw == OTHER_SCHOOL:  # typed in: the dossier service checks kind, name and place
+        post = post or {}
+        return {"kind": str(post.get(f"{field_id}__kind", "") or "").strip()[:20] or "mbo",
+                "school_name": str(post.get(f"{field_id}__name", "") or "").strip()[:1000],
+                "school_city": str(post.get(f"{field_id}__city", "") or "").strip()[:1000]}
     parts = raw.split(":")
     if parts[0] == "mbo" and len(parts) == 4:
         return {"kind": "mbo", "institution_id": parts[1], "programme_id": parts[2], "crebo": parts[3]}
     if parts[0] in ("havo", "vmbo") and len(parts) == 2:
         return {"kind": parts[0], "institution_id": parts[1]}
+    if parts[0] in ("havo", "vmbo") and len(parts) == 3:
+        return {"kind": parts[0], "institution_id": parts[1], "programme_id": parts[2]}
     return {"kind": "onbekend"}  # the dossier service answers with a Dutch error for this field
 
 
@@ -117,8 +158,14 @@ def choice_label(choice: Any) -> str:
     where = location.get("address") or location.get("name") if isinstance(location, Mapping) else None
     details = " - ".join(str(p) for p in (choice.get("level"), choice.get("pathway"), where, choice.get("crebo")) if p)
     institution = choice.get("institution_name") or ""
+    if choice.get("other_school"):
+        city = f" ({choice['institution_city']})" if choice.get("institution_city") else ""
+        return f"{str(choice.get('kind') or '').upper()} – {institution}{city}".strip(" –")
     if choice.get("kind") in ("havo", "vmbo"):
-        return f"{str(choice['kind']).upper()} – {institution}".strip(" –")
+        programme = " – ".join(str(x) for x in (choice.get("programme_name"), choice.get("profile")) if x)
+        kind = str(choice["kind"]).upper()
+        kind = "" if programme.upper().startswith(kind) else kind  # "HAVO 4", not "HAVO – HAVO 4"
+        return " – ".join(x for x in (kind, programme, institution) if x)
     name = choice.get("programme_name") or ""
     text = f"{name} ({details})" if details else name
     return f"{text} – {institution}".strip(" –")
@@ -135,7 +182,7 @@ def parse_section(form: Form, section_id: str, post: MultiDictProxy) -> dict[str
         if f.type == FieldType.YES_NO:
             answers[f.id] = True if raw == YES else False if raw == NO else None
         elif f.type == FieldType.PROGRAMME:
-            answers[f.id] = decode_programme(raw)
+            answers[f.id] = decode_programme(raw, post, f.id)
         else:
             answers[f.id] = raw if raw else None
     return answers
@@ -168,6 +215,10 @@ def fields_for(form: Form, section_id: str, answers: Mapping[str, Any], errors: 
             "visible_when": json.dumps(f.visible_when.model_dump(mode="json", exclude_none=True))
             if f.visible_when else None,
             "hidden": not is_visible(f, answers),
+            # a school that is not in the list, as typed (the programme field)
+            "other": dict(answers.get(f.id) or {}) if f.type == FieldType.PROGRAMME
+            and isinstance(answers.get(f.id), Mapping) and answers.get(f.id, {}).get("school_name") is not None
+            else {},
         })
     return result
 
@@ -279,6 +330,12 @@ class DossierView:
 
     def choice_label(self) -> str:
         return choice_label(self.raw.get("choice"))
+
+    def hands_over(self) -> bool:
+        """The receiving school does not take part in Doorstroom (registered so, or typed in): the
+        student and the mentor hand the completed dossier over as a PDF."""
+        choice = self.raw.get("choice")
+        return isinstance(choice, Mapping) and choice.get("participates") is False
 
     def programme(self) -> Any:
         return self.answers_a.get("follow_up_programme", {}).get("keuzevervolgopleiding") \

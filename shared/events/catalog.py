@@ -62,6 +62,8 @@ DETAILS: dict[str, Fetch | NothingToFetch] = {
     "identity.access_ended": NothingToFetch("the event is the whole fact: refuse the tokens it covers"),
     "identity.bsn_claim_released": NothingToFetch("a notice to the released account's owner; the event is the "
                                                   "whole fact"),
+    "identity.client_revoked": NothingToFetch("the event is the whole fact: refuse the client's tokens (sub = "
+                                              "client_id) issued at or before revoked_at"),
     # dossier
     "dossier.created": _DOSSIER,
     "dossier.part_a_submitted": _DOSSIER,
@@ -75,9 +77,13 @@ DETAILS: dict[str, Fetch | NothingToFetch] = {
     "dossier.parent_responded": _DOSSIER,
     "dossier.completed": Fetch(
         "dossier", "GET", "/v1/dossiers/{dossier_id}", who=_DOSSIER_READERS,
-        note="MBO staff of institution_id read the final dossier (parts A and B, the agreement, the parent's "
+        note="Published only when the receiving school takes part in Doorstroom (any kind: mbo, havo, vmbo). "
+             "Receiving staff of institution_id read the final dossier (parts A and B, the agreement, the parent's "
              "reaction) here; as PDF: GET /v1/dossiers/{dossier_id}/pdf?part=all (document service); the "
-             "institution's inbox: GET /v1/mbo/dossiers"),
+             "institution's inbox: GET /v1/mbo/dossiers. A machine client of institution_id (OAuth 2.0 client "
+             "credentials, scope dossiers:read): GET /v1/feed/dossiers/{dossier_id} (JSON with the form's labels), "
+             "GET /v1/feed/completed?after= (the feed, to catch up); as OSO XML: GET /v1/mbo/dossiers/{dossier_id}/oso "
+             "(staff and clients alike)"),
     "dossier.archived": _DOSSIER,
     "dossier.reactivated": _DOSSIER,
     "dossier.agreement_reminder_issued": _DOSSIER,
@@ -112,6 +118,7 @@ PERSONAL_DATA: dict[str, tuple[str, ...]] = {
     "identity.staff_invited": ("email", "name"),
     "identity.access_ended": (),
     "identity.bsn_claim_released": ("email",),
+    "identity.client_revoked": (),
     # dossier
     "dossier.created": (),
     "dossier.part_a_submitted": ("mentor_name", "mentor_email", "student_name"),

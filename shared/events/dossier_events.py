@@ -141,7 +141,8 @@ class CompletedSchool(Payload):
 
 
 class CompletedProgramme(Payload):
-    """What the student applies for. For a HAVO/VMBO choice only kind and institution are set."""
+    """What the student applies for. For a HAVO/VMBO choice kind and institution are set, and the
+    year or profile (programme_id, name) when the student chose one."""
 
     kind: Literal["mbo", "havo", "vmbo"]
     institution_id: uuid.UUID
@@ -172,7 +173,11 @@ class DossierCompleted(Payload):
     * school: the VO school the student comes from, with its BRIN code;
     * programme: the programme as it was in the catalogue at completion (name, CREBO, level,
       BOL/BBL) so the receiver needs no catalogue lookup;
-    * no parent data; the parent's reaction is part of the dossier, behind the API.
+    * no parent data; the parent's reaction is part of the dossier, behind the API;
+    * only for a receiving school that takes part in Doorstroom (``identity.school_changed``
+      ``participates``): a dossier for a school that does not, or for a school the student typed
+      in (not in the list), goes to nobody: the student and the mentor hand the PDF over.
+      ``programme.kind`` is the receiving school's kind (mbo, havo, vmbo).
 
     Additive changes keep ``dataversion`` 1 (consumers ignore unknown fields); a breaking change
     is a new version published next to the old one for a while.

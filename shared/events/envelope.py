@@ -9,7 +9,8 @@ On the wire (what every subscriber sees, and what ``docs/asyncapi.json`` publish
   UTF-8 JSON object;
 * the CloudEvents attributes ``specversion``, ``id``, ``source`` and ``type`` are always there, as
   are ``time`` and our extension attributes ``dataversion`` (the schema version of ``data`` for
-  its type) and ``data``; ``subject`` and ``requestid`` only when they have a value (an unset
+  its type) and ``data``; ``subject``, ``requestid`` and ``traceparent`` (the W3C trace context,
+  CloudEvents distributed tracing extension) only when they have a value (an unset
   attribute is left out, never ``null``: CloudEvents treats null as unset, but not every client
   library accepts it).
 
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: the AMQP content-type of a published event (CloudEvents AMQP binding, structured content mode)
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -43,6 +45,7 @@ WIRE_REQUIRED = (*CLOUDEVENTS_REQUIRED, "time", "dataversion", "data")
 
 
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 RFC3339_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 
 
@@ -70,7 +73,18 @@ class Envelope(BaseModel):
     datacontenttype: Literal["application/json"] = Field(DATA_CONTENT_TYPE, description="data is a JSON object")
     requestid: str | None = Field(None, description="the request that caused the event, for tracing (extension "
                                                     "attribute); left out when there is none")
+    traceparent: str | None = Field(None, pattern=TRACEPARENT_PATTERN,
+                                    description="the W3C trace context of the work that caused the event "
+                                                "(CloudEvents distributed tracing extension); left out when there "
+                                                "is none")
     data: dict[str, Any]
+
+    @field_validator("traceparent", mode="before")
+    @classmethod
+    def _trace_context_or_none(cls, value: object) -> object:
+        # a trace context that is not valid is dropped (a new trace starts), never a reason to
+        # refuse the event: the W3C rule for a traceparent that cannot be parsed
+        return value if isinstance(value, str) and re.match(TRACEPARENT_PATTERN, value) else None
 
     def wire(self) -> dict[str, Any]:
         """The event as it is published: JSON values, unset attributes left out."""
@@ -124,7 +138,7 @@ def envelope_schema() -> dict[str, Any]:
     props["id"].update({"type": "string", "format": "uuid", "minLength": 1, "pattern": UUID_PATTERN})
     props["time"]["pattern"] = RFC3339_PATTERN
     props["data"] = {"type": "object", "description": "the payload; its schema depends on type and dataversion"}
-    for name in ("specversion", "dataversion", "subject", "requestid"):
+    for name in ("specversion", "dataversion", "subject", "requestid", "traceparent"):
         props[name].pop("default", None)
     for name in ("subject", "requestid"):  # a consumer tolerates an empty one; a producer sends none
         props[name]["anyOf"][0]["minLength"] = 1

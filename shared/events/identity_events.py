@@ -15,7 +15,7 @@ __all__ = ["VerificationRequested", "SchoolChanged", "Programme", "Location", "S
            "ClassMentorsChanged", "Mentor", "StaffChanged", "ActivationCodeIssued",
            "ActivationLettersRequested", "ActivationLetter", "ActivationCodeRedeemed", "AccountExistsNotice",
            "PasswordResetRequested", "PasswordChanged", "StaffInvited", "AccessEnded", "BsnClaimReleased",
-           "ParentContact"]
+           "ParentContact", "ClientRevoked"]
 
 ParentRule = Literal["consent", "inspection", "none"]
 
@@ -37,23 +37,28 @@ class Location(Payload):
 
 
 class Programme(Payload):
+    """An MBO programme (crebo, level and pathway set) or a HAVO/VMBO school's year, profile or
+    leerweg (name and profile; crebo, level and pathway null)."""
     programme_id: uuid.UUID
     name: str
-    crebo: str = Field(description="the programme's CREBO code")
-    level: int = Field(ge=1, le=4)
-    pathway: Literal["BOL", "BBL"]
+    crebo: str | None = Field(None, description="the programme's CREBO code (mbo; null for havo/vmbo)")
+    level: int | None = Field(None, ge=1, le=4, description="mbo")
+    pathway: Literal["BOL", "BBL"] | None = Field(None, description="mbo")
+    profile: str | None = Field(None, description="havo/vmbo: profiel or leerweg, e.g. Natuur en Gezondheid")
     location_id: uuid.UUID | None = None
 
 
 @event("identity.school_changed", producer="identity",
-       summary="A VO school or MBO institution was created or changed (with its MBO catalogue).")
+       summary="A VO school or a receiving school (mbo, havo, vmbo) was created or changed (with its catalogue).")
 class SchoolChanged(Payload):
     school_id: uuid.UUID
-    kind: Literal["vo", "mbo"]
+    kind: Literal["vo", "mbo", "havo", "vmbo"] = Field(
+        description="vo: a sending school with a roster; mbo, havo, vmbo: a receiving school")
     name: str
     brin: str | None = None
     city: str | None = None
-    participates: bool = Field(True, description="an MBO that takes part in the digital dossier")
+    participates: bool = Field(True, description="a receiving school that takes part in Doorstroom (its staff get "
+                                                 "completed dossiers); false: students hand over the PDF")
     parent_rule: ParentRule = Field("consent", description="VO setting: parent consent, inspection or none")
     retention_years: int = Field(2, ge=1, le=10, description=(
         "VO setting, the retention rule: a completed dossier is erased this many school years after the school "
@@ -126,6 +131,8 @@ class StaffChanged(Payload):
     name: str
     email: EmailStr
     active: bool = True
+    daily_digest: bool = Field(True, description="MBO staff: wants the daily digest mail (the number of new "
+                                                 "completed dossiers); false when they switched it off")
 
 
 @event("identity.activation_code_issued", producer="identity",
@@ -231,3 +238,12 @@ class BsnClaimReleased(Payload):
     email: EmailStr = Field(description="the address of the released account")
     released_at: datetime
     login_url: str
+
+
+@event("identity.client_revoked", producer="identity",
+       summary="A machine client (OAuth 2.0 client credentials, e.g. an MBO's student administration) was revoked: "
+               "it gets no more tokens, and every service refuses the tokens it was given before revoked_at.")
+class ClientRevoked(Payload):
+    client_id: uuid.UUID = Field(description="the client's id: the sub and client_id of its access tokens")
+    institution_id: uuid.UUID
+    revoked_at: datetime = Field(description="tokens of the client issued at or before this moment are void")

@@ -290,7 +290,7 @@ def parse_date(raw: Any) -> date:
 
 
 _CREBO = re.compile(r"^\d{5}$")
-_PROGRAMME_KEYS = {"kind", "institution_id", "programme_id", "crebo"}
+_PROGRAMME_KEYS = {"kind", "institution_id", "programme_id", "crebo", "school_name", "school_city"}
 
 
 def _reference(value: Mapping[str, Any], key: str, message: str, required: bool = True) -> str | None:
@@ -306,9 +306,29 @@ def _reference(value: Mapping[str, Any], key: str, message: str, required: bool 
     return raw.strip()
 
 
+def _other_school_text(value: Mapping[str, Any], key: str, label: str, *, required: bool, limit: int) -> str | None:
+    raw = value.get(key)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            raise InvalidValue(f"Vul de {label} van de school in.")
+        return None
+    if not isinstance(raw, str):
+        raise InvalidValue(f"Vul de {label} van de school in.")
+    text = " ".join(raw.split())
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw.replace("\n", "").replace("\t", "")):
+        raise InvalidValue(f"De {label} van de school mag geen stuurtekens bevatten.")
+    if len(text) < 2:
+        raise InvalidValue(f"De {label} van de school is te kort.")
+    if len(text) > limit:
+        raise InvalidValue(f"De {label} van de school is te lang: hoogstens {limit} tekens.")
+    return text
+
+
 def clean_programme(value: Any) -> dict[str, str]:
-    """An MBO programme `{institution_id, programme_id, crebo}` (kind "mbo" may be left out)
-    or a HAVO/VMBO choice `{kind: "havo"|"vmbo", institution_id, programme_id?}`."""
+    """An MBO programme `{institution_id, programme_id, crebo}` (kind "mbo" may be left out), a
+    HAVO/VMBO choice `{kind: "havo"|"vmbo", institution_id, programme_id?}`, or a school that is
+    not in the list `{kind, school_name, school_city?}` (typed in by the student; it does not take
+    part in Doorstroom, so the dossier is handed over as a PDF)."""
     if not isinstance(value, Mapping):
         raise InvalidValue("Kies een opleiding.")
     if set(value) - _PROGRAMME_KEYS:
@@ -316,6 +336,16 @@ def clean_programme(value: Any) -> dict[str, str]:
     kind = value.get("kind", "mbo")
     if kind not in ("mbo", "havo", "vmbo"):
         raise InvalidValue("Kies een mbo-opleiding of een vervolgkeuze voor havo of vmbo.")
+    if "school_name" in value or "school_city" in value:  # a school that is not in the list
+        if any(value.get(k) not in (None, "") for k in ("institution_id", "programme_id", "crebo")):
+            raise InvalidValue("Kies een school uit de lijst, of vul een school in die niet in de lijst staat; "
+                               "niet allebei.")
+        cleaned = {"kind": kind, "school_name": _other_school_text(value, "school_name", "naam", required=True,
+                                                                   limit=200)}
+        city = _other_school_text(value, "school_city", "plaats", required=False, limit=100)
+        if city is not None:
+            cleaned["school_city"] = city
+        return cleaned
     cleaned = {"kind": kind, "institution_id": _reference(value, "institution_id", "Kies een school.")}
     if kind == "mbo":
         cleaned["programme_id"] = _reference(value, "programme_id", "Kies een opleiding.")

@@ -134,7 +134,8 @@ async def seed(system: System) -> Demo:
     demo = Demo(system.tag)
     admin = demo.admin_token = await system.first_admin()
     vo = await system.api("POST", "/v1/schools", admin, json={
-        "kind": "vo", "name": f"Vmbo De Brug {system.tag}", "city": "Utrecht", "parent_rule": "none"})
+        "kind": "vo", "name": f"Vmbo De Brug {system.tag}", "city": "Utrecht", "parent_rule": "none",
+        "brin": "12AB"})  # every school has one; the OSO export (issue 12) needs it
     demo.vo_school_id = vo["school_id"]
     mbo = await system.api("POST", "/v1/schools", admin, json={
         "kind": "mbo", "name": f"MBO Utrecht {system.tag}", "city": "Utrecht", "participates": True})

@@ -26,7 +26,8 @@ async def test_the_platform_admin_adds_an_institution_with_its_catalogue(page, s
     # nothing chosen, no name: refused, beside the fields
     await page.get_by_role("button", name="Toevoegen").click()
     await page.wait_for_load_state()
-    assert "Kies of het een VO-school of een MBO-instelling is." in await page.inner_text("main")
+    assert ("Kies of het een VO-school of een MBO-instelling is, of een ontvangende school voor havo of vmbo."
+            in await page.inner_text("main"))
     assert await page.locator("#f-name").get_attribute("aria-invalid") == "true"
     await page.get_by_label("MBO-instelling").check()
     await page.locator("#f-name").fill(f"Zadkine {system.tag}")
@@ -82,13 +83,15 @@ async def test_the_platform_admin_adds_an_institution_with_its_catalogue(page, s
     assert len(rows) == 1 and "Zadkine" in rows[0]
     await page.get_by_role("link", name=re.compile("Zadkine")).click()
     assert page.url == school_url
-    # no longer taking part: the institution leaves the students' list
+    # no longer taking part: still in the students' list (issue 11 item 5), marked as not taking
+    # part, so its students hand the completed dossier over as a PDF
     await page.get_by_label("Nee", exact=True).check()
     await page.get_by_role("button", name="Opslaan").click()
     await page.wait_for_load_state()
-    assert "Doet niet mee" in await page.inner_text("main")
+    assert "Neemt niet deel aan Doorstroom" in await page.inner_text("main")
     catalogue = await system.api("GET", "/v1/institutions?q=zadkine")
-    assert not [i for i in catalogue["institutions"] if system.tag in i["name"]]
+    [listed] = [i for i in catalogue["institutions"] if system.tag in i["name"]]
+    assert listed["participates"] is False
     await log_out(page)
 
 

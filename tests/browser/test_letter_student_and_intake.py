@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 CODE = re.compile(r"\b([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2})\b")
 BORN = date(date.today().year - 15, 5, 30)  # under 18: the parents have a say
 OBJECTION = "Wij zijn het niet eens met het advies over plannen."
+OSO_XSD = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "oso" / "OSO_gegevensset.xsd"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -172,3 +174,13 @@ async def test_the_parents_objection_and_the_intake_data_reach_mentor_and_mbo(br
                      f"Vmbo De Brug {system.tag}, Utrecht (BRIN 12AB)", "Reactie van de ouder of verzorger",
                      "Bezwaar (op", OBJECTION):
         assert expected in text, expected
+    # beside the PDF: the same dossier as an OSO file (issue 12), valid against the national XSD
+    link = page.get_by_role("link", name="Downloaden als OSO-bestand (XML)")
+    assert await link.get_attribute("href") == f"/mbo/dossiers/{dossier_id}/oso"
+    oso = await page.request.get(system.portal_url + f"/mbo/dossiers/{dossier_id}/oso")
+    assert oso.status == 200 and oso.headers["content-type"].startswith("application/xml")
+    xml = (await oso.body()).decode("utf-8")
+    pytest.importorskip("xmlschema").XMLSchema(str(OSO_XSD)).validate(xml)
+    for expected in ("<leerlingid>6001</leerlingid>", "<brincode>12AB</brincode>", "<akkoord>Nee</akkoord>",
+                     f"<redennietakkoord>{OBJECTION}</redennietakkoord>"):
+        assert expected in xml, expected

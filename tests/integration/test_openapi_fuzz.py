@@ -177,6 +177,7 @@ async def _dossier_cast(world: World) -> tuple[dict[str, Headers], dict[str, lis
         "mentor": _fixed(world.as_mentor(student.klass.mentors[0])),
         "counsellor": _fixed(world.as_counsellor(school)),
         "mbo_staff": _fixed(world.as_mbo(mbo)),
+        "client": _fixed(world.as_client(mbo)),
         "school_admin": _fixed(iss.headers("school_admin", school_id=school.school_id)),
         "admin": _fixed(iss.headers("admin")),
     }
@@ -228,6 +229,13 @@ async def test_the_identity_api_answers_as_documented(unique):
                    w, "SELECT s.id FROM staff s LEFT JOIN accounts a ON a.id = s.account_id "
                       "WHERE a.email IS NULL OR NOT a.email = ANY($1::text[])",
                    [email for email, _ in LOGINS.values()])]}
+
+        # a machine client (issue 12), so that its routes get past the look-up
+        mbo = [str(r["id"]) for r in await _rows(w, "SELECT id FROM schools WHERE kind = 'mbo'")]
+        r = await w.client.post("/v1/clients", json={"institution_id": mbo[0], "name": "Fuzz-koppeling",
+                                                     "scopes": ["dossiers:read"]}, headers=tokens["admin"])
+        assert r.status == 201, await r.text()
+        ids["client_id"] = [(await r.json())["client_id"]]
 
         def fresh_login(who: str) -> Headers:
             def headers() -> dict[str, str]:  # for logging out: a session of its own each time

@@ -26,7 +26,8 @@ def service_env(service: str, *, db: str | None = None, **extra: object) -> dict
     """Environment for a service under test (also for subprocesses)."""
     env = {"DATABASE_URL": database_url(db or service), "AMQP_URL": AMQP_URL,
            "EVENT_EXCHANGE": EXCHANGE, "QUEUE_TYPE": "classic", "EVENT_ARCHIVE": "false", "OUTBOX_POLL_SECONDS": "0.2",
-           "RETRY_DELAYS_MS": "[200,400]", "LOG_LEVEL": "WARNING", "HTTP_HOST": "127.0.0.1"}
+           "RETRY_DELAYS_MS": "[200,400]", "LOG_LEVEL": "WARNING", "HTTP_HOST": "127.0.0.1",
+           "DIGEST_AUTO": "false"}  # the MBO digest's daily run only where a test asks for it (by the clock)
     env.update({k.upper(): str(v) for k, v in extra.items()})
     return env
 

@@ -77,8 +77,8 @@ def programme_line(choice: Mapping[str, Any] | None) -> str:
         return ""
     kind = _text(choice.get("kind")) or "mbo"
     name = _text(choice.get("programme_name"))
-    if kind != "mbo":
-        return " – ".join(p for p in (kind.upper(), name) if p)
+    if kind != "mbo":  # havo/vmbo: the year and the profile or leerweg, when chosen
+        return " – ".join(p for p in (kind.upper(), name, _text(choice.get("profile"))) if p)
     location = choice.get("location") or {}
     place = _text(location.get("name")) or _text(location.get("address")) or _text(location.get("city"))
     details = [_text(choice.get("level")), _text(choice.get("pathway")), place, _text(choice.get("crebo"))]
@@ -91,7 +91,7 @@ def institution_line(choice: Mapping[str, Any] | None) -> str:
     if not choice:
         return ""
     name = _text(choice.get("institution_name"))
-    city = _text((choice.get("location") or {}).get("city"))
+    city = _text((choice.get("location") or {}).get("city")) or _text(choice.get("institution_city"))
     return f"{name} ({city})" if name and city and city not in name else name
 
 

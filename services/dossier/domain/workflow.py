@@ -94,7 +94,7 @@ ROLE_NAMES: dict[Role, str] = {
     Role.PARENT: "een ouder of verzorger",
     Role.MENTOR: "een mentor",
     Role.COUNSELLOR: "een decaan",
-    Role.MBO_STAFF: "een MBO-medewerker",
+    Role.MBO_STAFF: "een medewerker van de ontvangende school",
 }
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from services.dossier import store
+from services.dossier import feed_store, store
 from services.dossier.context import PARENT_SECRET, forms_for, now, settings_of, today
 from services.dossier.domain import parent_links
 from services.dossier.domain import workflow as wf
@@ -27,7 +27,7 @@ from services.dossier.routes.common import (
 )
 from services.dossier.routes.part_a import dossier_answers, student_name
 from services.dossier.schemas import AgreementBody, DossierView, ParentLinkBody
-from services.dossier.views import choice_info, known_parents, student_info
+from services.dossier.views import choice_info, hands_over, known_parents, student_info
 from shared.api import json_response, read_body
 from shared.app import OUTBOX
 from shared.auth import require
@@ -165,7 +165,7 @@ async def complete(request: web.Request) -> web.Response:
         new = run(wf.complete, store.status_of(row), wf.Role.STUDENT, parent_rule=wf.ParentRule(row["parent_rule"]),
                   date_of_birth=_birth_date(row), today=today(), parent_informed=row["parent_informed_at"] is not None)
         student, choice = student_info(row), choice_info(row)
-        if student is None or choice is None or choice.institution_id is None:
+        if student is None or choice is None or (choice.institution_id is None and not choice.other_school):
             raise Problem(409, "Kies eerst in deel A de opleiding waarvoor je je aanmeldt.", code="choice-missing")
         completed_at = now()
         final = {"student": student.model_dump(mode="json"), "choice": choice.model_dump(mode="json")}
@@ -173,6 +173,11 @@ async def complete(request: web.Request) -> web.Response:
         actor = Actor.of(principal, await store.actor_name(conn, principal))
         await store.change_dossier(conn, row, actor, "completed", status=new,
                                    sets={"completed_at": completed_at, "progress": 100, "final": final})
+        if hands_over(choice) or choice.institution_id is None:
+            # the receiving school does not take part: nobody there gets it (no inbox, no event, no
+            # mail); the student and the mentor hand the PDF over (issue 11, item 5)
+            return await answer_dossier(conn, dossier_id, "student")
+        await feed_store.enter(conn, dossier_id, choice.institution_id, completed_at)  # the pull API (issue 12)
         await request.app[OUTBOX].add(conn, DossierCompleted(
             dossier_id=dossier_id, completed_at=completed_at, school_year=row["school_year"],
             institution_id=choice.institution_id,

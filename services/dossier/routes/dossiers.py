@@ -66,6 +66,8 @@ VIEW_LABELS = {
     "dossier:status": "Status van het dossier bekeken",
     "history": "Historie bekeken",
     "audit": "Inzagelog bekeken",
+    "feed:dossier": "Dossier opgehaald door een koppeling (studentadministratie)",
+    "dossier:oso": "Dossier gedownload als OSO-bestand (XML)",
 }
 PURPOSE_LABELS = {"view": "bekijken", "pdf": "pdf maken (afdrukken of opslaan)", "print": "afdrukken",
                   "export": "download van al zijn of haar gegevens"}
@@ -123,11 +125,12 @@ async def create(request: web.Request) -> web.Response:
         progress = step_progress("part_a", part_a, part_b, sections)
         await conn.execute(
             """INSERT INTO dossiers (id, student_id, school_id, school_year, form_version, part_b_form_version,
-                   created_by, updated_by, progress, choice_kind, institution_id, programme_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)""",
+                   created_by, updated_by, progress, choice_kind, institution_id, programme_id,
+                   other_school_name, other_school_city)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)""",
             dossier_id, student_id, student["school_id"], school_year, part_a.school_year, part_b.school_year,
             principal.account_id, progress, sets.get("choice_kind"), sets.get("institution_id"),
-            sets.get("programme_id"))
+            sets.get("programme_id"), sets.get("other_school_name"), sets.get("other_school_city"))
         for section_id, answers in sections.items():
             await conn.execute(
                 """INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version, updated_by)
@@ -147,12 +150,14 @@ async def create(request: web.Request) -> web.Response:
 @api.route("GET", "/v1/dossiers/{dossier_id}", summary="Een dossier lezen (wordt vastgelegd; ?purpose=pdf bij afdrukken)",
            response=DossierView, tags=TAGS, auth=True, query=PurposeQuery, headers=(PURPOSE_HEADER,))
 async def read(request: web.Request) -> web.Response:
-    principal = await require(request, *VIEW_ROLES)
+    principal = await require(request, *VIEW_ROLES, "client")
     dossier_id = uuid_param(request, "dossier_id")
     purpose = purpose_of(request)
     async with request.app[DB].acquire(timeout=10) as conn:
         row = await store.load_dossier(conn, principal, dossier_id)
-        view = await dossier_view(conn, row, principal.role)
+        # a machine client of the institution (issue 12; the document service asks here for its PDF)
+        # sees what the institution's MBO staff see
+        view = await dossier_view(conn, row, "mbo_staff" if principal.role == "client" else principal.role)
         parts = (["part_a"] if view.part_a_visible else []) + (["part_b"] if view.part_b_visible else [])
         await store.audit(conn, Actor.of(principal), "view", "dossier:" + (",".join(parts) or "status"),
                           dossier_id=dossier_id,
@@ -192,8 +197,8 @@ async def read_audit(request: web.Request) -> web.Response:
         # the name from the read model as it is now (staff and students); a parent has none
         entries = await conn.fetch(
             """SELECT a.at, a.kind, a.actor_role, a.actor_ref, a.what, a.purpose,
-                      coalesce(st.name, concat_ws(' ', s.roepnaam, nullif(s.tussenvoegsel, ''), s.achternaam))
-                          AS actor_name
+                      coalesce(st.name, nullif(concat_ws(' ', s.roepnaam, nullif(s.tussenvoegsel, ''), s.achternaam),
+                                                   ''), a.actor_name) AS actor_name
                FROM audit_log a
                LEFT JOIN staff st ON a.actor_role NOT IN ('student', 'parent') AND st.staff_id::text = a.actor_ref
                LEFT JOIN students s ON a.actor_role = 'student' AND s.student_id::text = a.actor_ref

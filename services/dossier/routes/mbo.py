@@ -2,6 +2,7 @@
 handover or a wish for contact first; marking one handled ("afgehandeld")."""
 from __future__ import annotations
 
+import asyncpg
 from aiohttp import web
 
 from services.dossier import store
@@ -21,7 +22,7 @@ from services.dossier.routes.overviews import page_size_of, paging
 from services.dossier.schemas import DossierView, MboInboxQuery, MboSearchBody
 from shared.api import json_response, read_body, read_query
 from shared.app import DB, OUTBOX
-from shared.auth import Principal, require
+from shared.auth import Principal, require, require_scope
 from shared.problems import Problem
 from shared.events.dossier_events import DossierHandled
 
@@ -67,7 +68,7 @@ async def _inbox(request: web.Request, principal: Principal, search: MboSearch) 
             "id": str(r["id"]), "version": r["version"], "completed_at": r["completed_at"].isoformat(),
             "student_name": student.get("full_name"), "date_of_birth": student.get("date_of_birth"),
             "student_number": student.get("student_number"), "school_name": student.get("school_name"),
-            "programme_name": choice.get("programme_name"),
+            "programme_name": choice.get("programme_name"), "profile": choice.get("profile"), "kind": choice.get("kind"),
             "crebo": choice.get("crebo"), "warm_handover": r["warm_handover"], "contact_wanted": r["contact_wanted"],
             "handled": r["handled_at"] is not None,
             "handled_at": r["handled_at"].isoformat() if r["handled_at"] else None,
@@ -75,14 +76,35 @@ async def _inbox(request: web.Request, principal: Principal, search: MboSearch) 
     return json_response({"total": total, "page": search.page, "page_size": search.size, "dossiers": items})
 
 
-@api.route("POST", "/v1/mbo/dossiers/{dossier_id}/handled",
-           summary="Een afgerond dossier als afgehandeld markeren (leerling en mentor zien dit); If-Match",
-           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
-async def mark_handled(request: web.Request) -> web.Response:
-    principal = await require(request, "mbo_staff")
-    dossier_id = uuid_param(request, "dossier_id")
+MBO_READERS = ("mbo_staff", "client")
+
+
+async def require_mbo_reader(request: web.Request) -> Principal:
+    """The MBO-staff access check of routes that show an institution's completed dossiers: MBO
+    staff, or a machine client (issue 12) with scope dossiers:read; which dossiers is then
+    ``store.may_see`` (the caller's institution, completed only; anything else 404). For routes
+    both may use (the feed, the OSO export); the inbox itself is for people."""
+    principal = await require(request, *MBO_READERS)
+    if principal.role == "client" and not principal.has_scope("dossiers:read"):
+        await require_scope(request, "dossiers:read")  # 403 insufficient_scope
+    return principal
+
+
+async def load_for_mbo(conn, principal: Principal, dossier_id) -> asyncpg.Record:
+    """A completed dossier addressed to the caller's institution (``require_mbo_reader``); 404 otherwise."""
+    return await store.load_dossier(conn, principal, dossier_id)
+
+
+async def handle(request: web.Request, principal: Principal, dossier_id, *, check_if_match: bool = True,
+                 idempotent: bool = False) -> web.Response:
+    """Mark a completed dossier handled ("afgehandeld"), by MBO staff or a machine client (whose name
+    the history shows); answers the dossier as MBO staff see it. ``idempotent``: a dossier handled
+    already is answered as it is (a client that repeats its call after a failure), not 409."""
     async with locked_dossier(request, principal, dossier_id) as (conn, row):
-        check_version(request, row["version"])
+        if check_if_match:
+            check_version(request, row["version"])
+        if idempotent and row["handled_at"] is not None:
+            return await answer_dossier(conn, dossier_id, "mbo_staff")
         new = run(wf.mark_handled, store.status_of(row), wf.Role.MBO_STAFF)
         actor = Actor.of(principal, await store.actor_name(conn, principal))
         handled_at = now()
@@ -93,3 +115,11 @@ async def mark_handled(request: web.Request) -> web.Response:
             handled_at=handled_at, school_id=row["school_id"], programme_id=row["programme_id"]),
             subject=str(dossier_id))
         return await answer_dossier(conn, dossier_id, "mbo_staff")
+
+
+@api.route("POST", "/v1/mbo/dossiers/{dossier_id}/handled",
+           summary="Een afgerond dossier als afgehandeld markeren (leerling en mentor zien dit); If-Match",
+           response=DossierView, tags=TAGS, auth=True, if_match=True, statuses=(409,))
+async def mark_handled(request: web.Request) -> web.Response:
+    principal = await require(request, "mbo_staff")
+    return await handle(request, principal, uuid_param(request, "dossier_id"))

@@ -98,7 +98,7 @@ async def _worklist(request: web.Request, principal, text: str, class_id, page: 
         rows = await conn.fetch(
             f"""SELECT d.id, d.student_id, d.version, d.part_b_started, d.submitted_at, d.progress, d.mentor_id,
                        d.mentor_name, d.choice_kind, s.roepnaam, s.tussenvoegsel, s.achternaam, s.class_name,
-                       inst.name AS institution_name, p.name AS programme_name
+                       coalesce(inst.name, d.other_school_name) AS institution_name, p.name AS programme_name
                 FROM (SELECT d.* {base} ORDER BY d.submitted_at, d.id LIMIT {size} OFFSET {(page - 1) * size}) d
                 LEFT JOIN students s ON s.student_id = d.student_id
                 LEFT JOIN schools inst ON inst.school_id = d.institution_id

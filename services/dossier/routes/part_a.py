@@ -9,7 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from services.dossier import store
-from services.dossier.catalogue import ChoiceError, check_choice
+from services.dossier.catalogue import NO_CHOICE, ChoiceError, check_choice
 from services.dossier.context import dossier_url, forms_for, now
 from services.dossier.domain import workflow as wf
 from services.dossier.domain.names import full_name
@@ -101,8 +101,7 @@ async def save_section(request: web.Request) -> web.Response:
         sets: dict[str, Any] = {}
         programme = next((f for f in section.fields if f.type == FieldType.PROGRAMME), None)
         if programme is not None:
-            sets = {"choice_kind": None, "institution_id": None, "programme_id": None,
-                    "first_choice": bool(answers.get(FIRST_CHOICE_FIELD, False))}
+            sets = {**NO_CHOICE, "first_choice": bool(answers.get(FIRST_CHOICE_FIELD, False))}
             if programme.id in answers:
                 try:
                     sets.update(await check_choice(conn, answers[programme.id]))

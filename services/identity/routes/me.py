@@ -1,11 +1,12 @@
 """Who am I: the caller's role, school or institution, classes or linked student, as they are now
-(read fresh, not from the token); for a student whose BSN claim was released, a notice saying so."""
+(read fresh, not from the token); for a student whose BSN claim was released, a notice saying so.
+MBO staff also read and set their mail preference here (the daily digest, issue 12.6)."""
 from __future__ import annotations
 
 import uuid
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.identity.context import api
 from services.identity.domain.names import full_name
@@ -13,8 +14,9 @@ from services.identity.routes.sessions import NOT_LOGGED_IN
 from services.identity.schemas import Ref
 from services.identity.store.bsn_claims import released_notice
 from services.identity.store.principals import principal_for
-from shared.api import json_response
-from shared.app import DB
+from services.identity.store.staff import publish_staff
+from shared.api import json_response, read_body
+from shared.app import DB, OUTBOX
 from shared.auth import ROLE_LABELS, require
 from shared.problems import Problem
 
@@ -43,6 +45,8 @@ class MeOut(BaseModel):
     student: StudentLink | None = Field(None, description="the roster record, once an activation code is redeemed")
     notice: str | None = Field(None, description="something to tell the person now (Dutch): a student whose BSN claim "
                                                  "was released because another account redeemed the code")
+    daily_digest: bool | None = Field(None, description="MBO staff: the daily digest mail is on (absent for other "
+                                                        "roles)")
 
 
 @api.route("GET", "/v1/me", summary="Wie ben ik: rol, school, klassen of gekoppelde leerling", response=MeOut,
@@ -56,6 +60,8 @@ async def me(request: web.Request) -> web.Response:
         email = await conn.fetchval("SELECT email FROM accounts WHERE id = $1", p.account_id)
         out = MeOut(account_id=p.account_id, email=email, role=now.role, role_label=ROLE_LABELS[now.role],
                     name=now.name, staff_id=now.staff_id)
+        if now.role == "mbo_staff":
+            out.daily_digest = await conn.fetchval("SELECT daily_digest FROM staff WHERE id = $1", now.staff_id)
         school_id = now.school_id or now.institution_id
         if school_id:
             school = Ref(id=school_id, name=await conn.fetchval("SELECT name FROM schools WHERE id = $1", school_id))
@@ -75,3 +81,29 @@ async def me(request: web.Request) -> web.Response:
                                       school_id=s["school_id"], school_name=s["school_name"], class_id=s["class_id"],
                                       class_name=s["class_name"], school_year=s["school_year"])
     return json_response(out)
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    daily_digest: bool = Field(description="the daily digest mail of new completed dossiers: on or off")
+
+
+class PreferencesOut(BaseModel):
+    daily_digest: bool
+
+
+@api.route("PUT", "/v1/me/preferences", summary="MBO-medewerker: het dagelijks overzicht per e-mail aan- of uitzetten",
+           body=PreferencesIn, response=PreferencesOut, tags=("account",), auth=True)
+async def put_preferences(request: web.Request) -> web.Response:
+    """Stored on the staff record and told in identity.staff_changed (daily_digest), in the same
+    transaction: the notification service sends the digest only to those who have it on."""
+    p = await require(request, "mbo_staff")
+    body = await read_body(request, PreferencesIn)
+    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+        staff_id = await conn.fetchval(
+            """UPDATE staff SET daily_digest = $2, updated_at = now()
+               WHERE account_id = $1 AND active AND role = 'mbo_staff' AND daily_digest IS DISTINCT FROM $2
+               RETURNING id""", p.account_id, body.daily_digest)
+        if staff_id is not None:  # a change: told to the others; the same choice again changes nothing
+            await publish_staff(conn, request.app[OUTBOX], staff_id)
+    return json_response(PreferencesOut(daily_digest=body.daily_digest))

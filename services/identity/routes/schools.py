@@ -1,8 +1,8 @@
-"""Schools: VO schools and MBO institutions with their locations and programme catalogue, as the
-administrator manages them (the public catalogue: ``institutions.py``).
+"""Schools: VO schools and receiving schools (mbo, havo, vmbo) with their locations and programme
+catalogue, as the administrator manages them (the public catalogue: ``institutions.py``).
 
 Every change publishes identity.school_changed with the whole catalogue. The catalogue of the
-institutions that take part is public: students choose a programme from it.
+receiving schools is public: students choose a programme (or a HAVO/VMBO year or profile) from it.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.identity.context import api, path_uuid
 from services.identity.schemas import (RETENTION_HELP, LocationIn, ProgrammeIn, SchoolIn, SchoolList, SchoolOut,
                                        single_line)
-from services.identity.store.schools import (NO_SCHOOL, check_location, load_school, load_schools, mbo_for_change,
-                                             publish_school, upsert_location, upsert_programme, upsert_school)
+from services.identity.store.schools import (NO_SCHOOL, check_location, load_school, load_schools, publish_school,
+                                             receiving_for_change, upsert_location, upsert_programme, upsert_school)
 from shared.api import Query, QueryInt, json_response, omittable, read_body, read_query
 from shared.app import DB, OUTBOX
 from shared.auth import require
@@ -44,6 +44,7 @@ class ProgrammePatch(BaseModel):
     name: single_line(min_length=2, max_length=200) = omittable()
     level: int = omittable(ge=1, le=4, strict=True)
     pathway: Literal["BOL", "BBL"] = omittable()
+    profile: single_line(max_length=200) | None = Field(None, description="havo/vmbo: profiel of leerweg; null: geen")
     location_id: uuid.UUID | None = Field(None, description="null: geen locatie")
     active: bool = omittable(strict=True, description="false: uit de catalogus")
 
@@ -56,7 +57,7 @@ class SchoolQuery(Query):
     """The administrator's list: school names are no personal data, so the search is in the query."""
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     q: SingleLine = Field("", max_length=100, description="every word in the name, city or BRIN (case does not matter)")
-    kind: Literal["vo", "mbo"] | None = None
+    kind: Literal["vo", "mbo", "havo", "vmbo"] | None = None
     page: QueryInt = Field(1, ge=1, le=100_000)
     page_size: QueryInt = Field(50, ge=1, le=200)
 
@@ -93,7 +94,7 @@ async def list_schools(request: web.Request) -> web.Response:
     return json_response(SchoolPage(schools=schools, total=total, page=query.page, page_size=query.page_size))
 
 
-@api.route("POST", "/v1/schools", summary="Nieuwe school of MBO-instelling (beheerder)", body=SchoolIn,
+@api.route("POST", "/v1/schools", summary="Nieuwe vo-school of ontvangende school: mbo, havo, vmbo (beheerder)", body=SchoolIn,
            response=SchoolOut, status=201, tags=("scholen",), auth=True, statuses=(409,))
 async def create_school(request: web.Request) -> web.Response:
     await require(request, "admin")
@@ -152,28 +153,33 @@ async def patch_school(request: web.Request) -> web.Response:
     return json_response(school)
 
 
-@api.route("POST", "/v1/schools/{school_id}/locations", summary="Locatie toevoegen aan een MBO-instelling (beheerder)",
+@api.route("POST", "/v1/schools/{school_id}/locations", summary="Locatie toevoegen aan een ontvangende school (beheerder)",
            body=LocationIn, response=SchoolOut, status=201, tags=("scholen",), auth=True, statuses=(409,))
 async def add_location(request: web.Request) -> web.Response:
     await require(request, "admin")
     school_id = path_uuid(request, "school_id", NO_SCHOOL)
     body = await read_body(request, LocationIn)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        await mbo_for_change(conn, school_id)
+        await receiving_for_change(conn, school_id)
         await upsert_location(conn, school_id, body)
         school = await publish_school(conn, request.app[OUTBOX], school_id)
     return json_response(school, status=201)
 
 
-@api.route("POST", "/v1/schools/{school_id}/programmes", summary="Opleiding toevoegen aan de catalogus (beheerder)",
+@api.route("POST", "/v1/schools/{school_id}/programmes", summary="Opleiding (mbo) of leerjaar/profiel (havo, vmbo) toevoegen aan de catalogus (beheerder)",
            body=ProgrammeIn, response=SchoolOut, status=201, tags=("scholen",), auth=True, statuses=(409,))
 async def add_programme(request: web.Request) -> web.Response:
     await require(request, "admin")
     school_id = path_uuid(request, "school_id", NO_SCHOOL)
     body = await read_body(request, ProgrammeIn)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        await mbo_for_change(conn, school_id)
-        await upsert_programme(conn, school_id, body)
+        kind = await receiving_for_change(conn, school_id)
+        if errors := body.problems_for(kind):
+            raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=errors)
+        try:
+            await upsert_programme(conn, school_id, body)
+        except asyncpg.UniqueViolationError:  # a crebo-less MBO row or the like: named, not a 500
+            raise Problem(409, "Deze opleiding staat al in de catalogus.", code="programme-exists") from None
         school = await publish_school(conn, request.app[OUTBOX], school_id)
     return json_response(school, status=201)
 
@@ -190,11 +196,17 @@ async def patch_programme(request: web.Request) -> web.Response:
         if row is None:
             raise Problem(404, NO_PROGRAMME)
         await check_location(conn, changes.get("location_id"), row["school_id"])
+        kind = await conn.fetchval("SELECT kind FROM schools WHERE id = $1", row["school_id"])
         merged = {k: changes.get(k, row[k]) for k in ("name", "level", "pathway", "location_id", "active")}
+        merged["profile"] = changes["profile"] or "" if "profile" in changes else row["profile"]
+        check = ProgrammeIn.model_construct(name=merged["name"], crebo=row["crebo"], level=merged["level"],
+                                            pathway=merged["pathway"], profile=merged["profile"] or None)
+        if errors := check.problems_for(kind):
+            raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=errors)
         try:
             await conn.execute(
-                """UPDATE programmes SET name = $2, level = $3, pathway = $4, location_id = $5, active = $6
-                   WHERE id = $1""", programme_id, *merged.values())
+                """UPDATE programmes SET name = $2, level = $3, pathway = $4, location_id = $5, active = $6,
+                   profile = $7 WHERE id = $1""", programme_id, *merged.values())
         except asyncpg.UniqueViolationError:
             raise Problem(409, "Deze opleiding staat al met deze leerweg op deze locatie in de catalogus.",
                           code="programme-exists") from None

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.identity.access import caller
 from services.identity.context import api, path_uuid, settings_of
-from services.identity.schemas import SearchIn, SingleLineEmail, StaffOut, single_line
+from services.identity.schemas import RECEIVING_KINDS, SearchIn, SingleLineEmail, StaffOut, single_line
 from services.identity.store.classes import publish_class_mentors
 from services.identity.store.search import word_conditions
 from services.identity.store.sessions import access_ended, end_sessions
@@ -35,6 +35,8 @@ StaffRole = Literal["mentor", "counsellor", "school_admin", "mbo_staff", "admin"
 MAY_CREATE = {"admin": {"mentor", "counsellor", "school_admin", "mbo_staff", "admin"},
               "school_admin": {"mentor", "counsellor"}}
 SCHOOL_KIND = {"mentor": "vo", "counsellor": "vo", "school_admin": "vo", "mbo_staff": "mbo"}
+# the kinds of school a role may belong to: the receiving-staff role (mbo_staff) at any receiving school
+SCHOOL_KINDS = {"mentor": ("vo",), "counsellor": ("vo",), "school_admin": ("vo",), "mbo_staff": RECEIVING_KINDS}
 
 
 class StaffIn(BaseModel):
@@ -147,10 +149,10 @@ async def add_staff(request: web.Request) -> web.Response:
             if kind is None:
                 raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input",
                               errors=[{"field": "school_id", "message": "Deze school bestaat niet."}])
-            if kind != SCHOOL_KIND[body.role]:
+            if kind not in SCHOOL_KINDS[body.role]:
                 raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=[{
                     "field": "role", "message": f"Een {ROLE_LABELS[body.role]} hoort bij een "
-                    f"{'VO-school' if SCHOOL_KIND[body.role] == 'vo' else 'MBO-instelling'}."}])
+                    f"{'VO-school' if SCHOOL_KIND[body.role] == 'vo' else 'ontvangende school (mbo, havo, vmbo)'}."}])
         staff_id = await create_staff(conn, request.app[OUTBOX], role=body.role, name=body.name,
                                       email=str(body.email), school_id=school_id)
         if body.invite:

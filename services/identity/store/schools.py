@@ -1,4 +1,5 @@
-"""Schools in SQL: VO schools and MBO institutions with their locations and programme catalogue.
+"""Schools in SQL: VO schools and receiving schools (mbo, havo, vmbo) with their locations and
+programme catalogue.
 
 Every change publishes identity.school_changed with the whole catalogue (``publish_school``,
 inside the change's transaction).
@@ -10,7 +11,8 @@ import uuid
 import asyncpg
 
 from services.identity.context import today
-from services.identity.schemas import LocationIn, LocationOut, ProgrammeIn, ProgrammeOut, SchoolIn, SchoolOut
+from services.identity.schemas import (RECEIVING_KINDS, LocationIn, LocationOut, ProgrammeIn, ProgrammeOut, SchoolIn,
+                                       SchoolOut)
 from shared.events.identity_events import Location, Programme, SchoolChanged
 from shared.forms.model import school_year_on
 from shared.outbox import Outbox
@@ -23,10 +25,12 @@ def _programme(p: asyncpg.Record, locations: dict[uuid.UUID, asyncpg.Record]) ->
     loc = locations.get(p["location_id"]) if p["location_id"] else None
     where = ", ".join(x for x in (loc["address"] or loc["name"], loc["city"]) if x) if loc else None
     short = (loc["address"] or loc["name"]) if loc else None
-    label = f"{p['name']} ({' - '.join(str(x) for x in (p['level'], p['pathway'], short, p['crebo']) if x)})"
+    profile = p["profile"] or None
+    details = [str(x) for x in (p["level"], p["pathway"], short, p["crebo"]) if x]
+    label = " – ".join(x for x in (p["name"], profile) if x) + (f" ({' - '.join(details)})" if details else "")
     return ProgrammeOut(programme_id=p["id"], name=p["name"], crebo=p["crebo"], level=p["level"],
-                        pathway=p["pathway"], location_id=p["location_id"], location=where, label=label,
-                        active=p["active"])
+                        pathway=p["pathway"], profile=profile, location_id=p["location_id"], location=where,
+                        label=label, active=p["active"])
 
 
 async def load_schools(conn: asyncpg.Connection, ids: list[uuid.UUID], *,
@@ -35,7 +39,7 @@ async def load_schools(conn: asyncpg.Connection, ids: list[uuid.UUID], *,
     locs = await conn.fetch("SELECT * FROM locations WHERE school_id = ANY($1::uuid[]) ORDER BY name", ids)
     progs = await conn.fetch(
         """SELECT * FROM programmes WHERE school_id = ANY($1::uuid[]) AND (active OR $2)
-           ORDER BY name, level DESC, pathway""", ids, include_inactive)
+           ORDER BY name, profile, level DESC, pathway""", ids, include_inactive)
     loc_by_id = {r["id"]: r for r in locs}
     out = []
     for s in schools:
@@ -65,7 +69,8 @@ async def publish_school(conn: asyncpg.Connection, outbox: Outbox, school_id: uu
         locations=[Location(location_id=loc.location_id, name=loc.name, address=loc.address, city=loc.city)
                    for loc in school.locations],
         programmes=[Programme(programme_id=p.programme_id, name=p.name, crebo=p.crebo, level=p.level,
-                              pathway=p.pathway, location_id=p.location_id) for p in school.programmes]),
+                              pathway=p.pathway, profile=p.profile, location_id=p.location_id)
+                    for p in school.programmes]),
         subject=str(school_id))
     return school
 
@@ -112,11 +117,26 @@ async def check_location(conn: asyncpg.Connection, location_id: uuid.UUID | None
 
 async def upsert_programme(conn: asyncpg.Connection, school_id: uuid.UUID, data: ProgrammeIn,
                            programme_id: uuid.UUID | None = None) -> tuple[uuid.UUID, bool]:
+    """An MBO programme is one per CREBO, pathway and location; a HAVO/VMBO one per name, profile and
+    location (the caller checked that the fields fit the school's kind: ``ProgrammeIn.problems_for``)."""
     await check_location(conn, data.location_id, school_id)
+    if data.crebo is None:
+        row = await conn.fetchrow(
+            """INSERT INTO programmes AS p (id, school_id, name, profile, location_id) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (school_id, name, profile, location_id) WHERE crebo IS NULL DO UPDATE SET active = true
+               WHERE NOT p.active
+               RETURNING id""", programme_id or uuid.uuid4(), school_id, data.name, data.profile or "",
+            data.location_id)
+        if row:
+            return row["id"], True
+        return await conn.fetchval(
+            """SELECT id FROM programmes WHERE school_id = $1 AND crebo IS NULL AND name = $2 AND profile = $3
+               AND location_id IS NOT DISTINCT FROM $4""", school_id, data.name, data.profile or "",
+            data.location_id), False
     row = await conn.fetchrow(
         """INSERT INTO programmes AS p (id, school_id, name, crebo, level, pathway, location_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (school_id, crebo, pathway, location_id) DO UPDATE
+           ON CONFLICT (school_id, crebo, pathway, location_id) WHERE crebo IS NOT NULL DO UPDATE
                SET name = EXCLUDED.name, level = EXCLUDED.level, active = true
            WHERE (p.name, p.level, p.active) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.level, true)
            RETURNING id""", programme_id or uuid.uuid4(), school_id, data.name, data.crebo, data.level,
@@ -128,10 +148,14 @@ async def upsert_programme(conn: asyncpg.Connection, school_id: uuid.UUID, data:
            AND location_id IS NOT DISTINCT FROM $4""", school_id, data.crebo, data.pathway, data.location_id), False
 
 
-async def mbo_for_change(conn: asyncpg.Connection, school_id: uuid.UUID) -> None:
-    """Lock a school for a change of its catalogue: 404 when it does not exist, 409 when it is no MBO."""
+async def receiving_for_change(conn: asyncpg.Connection, school_id: uuid.UUID) -> str:
+    """Lock a school for a change of its catalogue: 404 when it does not exist, 409 when it is no
+    receiving school (mbo, havo, vmbo); its kind otherwise."""
     kind = await conn.fetchval("SELECT kind FROM schools WHERE id = $1 FOR UPDATE", school_id)
     if kind is None:
         raise Problem(404, NO_SCHOOL)
-    if kind != "mbo":
-        raise Problem(409, "Alleen een MBO-instelling heeft locaties en opleidingen.", code="not-mbo")
+    if kind not in RECEIVING_KINDS:
+        raise Problem(409, "Alleen een ontvangende school (mbo, havo of vmbo) heeft locaties en opleidingen.",
+                      code="not-receiving")
+    return kind
+

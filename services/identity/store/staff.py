@@ -21,7 +21,8 @@ from shared.problems import Problem
 async def publish_staff(conn: asyncpg.Connection, outbox: Outbox, staff_id: uuid.UUID) -> None:
     s = await conn.fetchrow("SELECT * FROM staff WHERE id = $1", staff_id)
     await outbox.add(conn, StaffChanged(staff_id=s["id"], account_id=s["account_id"], school_id=s["school_id"],
-                                        role=s["role"], name=s["name"], email=s["email"], active=s["active"]),
+                                        role=s["role"], name=s["name"], email=s["email"], active=s["active"],
+                                        daily_digest=s["daily_digest"]),
                      subject=str(staff_id))
 
 

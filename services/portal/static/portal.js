@@ -84,4 +84,13 @@
     update();
   });
 
+  // the programme field: the fields for "Een school die niet in de lijst staat" only when chosen
+  document.querySelectorAll("fieldset.other-school").forEach(function (fieldset) {
+    var select = document.getElementById(fieldset.id.replace(/^other-/, "f-"));
+    if (!select) { return; }
+    function update() { fieldset.hidden = select.value !== "anders"; }
+    select.addEventListener("change", update);
+    update();
+  });
+
 })();

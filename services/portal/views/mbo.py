@@ -74,3 +74,13 @@ async def handled(request: web.Request) -> web.Response:
 async def pdf(request: web.Request) -> web.StreamResponse:
     _mbo(request)
     return await pdf_response(request)
+
+
+@routes.get("/mbo/dossiers/{dossier_id}/oso")
+async def oso(request: web.Request) -> web.Response:
+    """The dossier as an OSO file (XML) for the institution's own student administration."""
+    _mbo(request)
+    dossier_id = valid_id(request.match_info["dossier_id"])
+    body = await api_dossier.oso_xml(request, dossier_id)
+    return web.Response(body=body, content_type="application/xml", charset="utf-8", headers={
+        "Content-Disposition": 'attachment; filename="doorstroomdossier-oso.xml"'})

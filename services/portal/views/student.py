@@ -300,8 +300,10 @@ async def pdf_response(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     reply = await api_document.dossier_pdf(request, dossier_id, part)
     name = PDF_NAMES[part]
+    # ?afgeven=1: a file to save and hand over to a school that does not take part in Doorstroom
+    disposition = "attachment" if request.query.get("afgeven") == "1" else "inline"
     return web.Response(body=reply.body, content_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="doorstroomdossier-{name}.pdf"'})
+        "Content-Disposition": f'{disposition}; filename="doorstroomdossier-{name}.pdf"'})
 
 
 @routes.get("/leerling/mijn-gegevens")

@@ -32,10 +32,11 @@ PUBLIC = "public"          # anyone, without a login
 LINK = "parent link"       # a parent's personal link in the body or query, no bearer token
 STUDENT, MENTOR, COUNSELLOR = "student", "mentor", "counsellor"
 SCHOOL_ADMIN, MBO, ADMIN, PARENT = "school_admin", "mbo_staff", "admin", "parent"
-ROLES = [STUDENT, PARENT, MENTOR, COUNSELLOR, SCHOOL_ADMIN, MBO, ADMIN]
+CLIENT = "client"  # a machine client of an MBO institution (issue 12), scopes dossiers:read dossiers:handle
+ROLES = [STUDENT, PARENT, MENTOR, COUNSELLOR, SCHOOL_ADMIN, MBO, ADMIN, CLIENT]
 VO_STAFF = {MENTOR, COUNSELLOR}
 SEE_DOSSIER = {STUDENT, MENTOR, COUNSELLOR, MBO}
-INFRA = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")}
+INFRA = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json"), ("GET", "/metrics")}
 
 # (method, route) -> who passes the gate
 MATRIX: dict[str, dict[tuple[str, str], set[str] | str]] = {
@@ -44,7 +45,8 @@ MATRIX: dict[str, dict[tuple[str, str], set[str] | str]] = {
         ("GET", "/v1/forms/{kind}/{school_year}"): PUBLIC,
         ("GET", "/v1/dossiers"): {STUDENT},
         ("POST", "/v1/dossiers"): {STUDENT},
-        ("GET", "/v1/dossiers/{dossier_id}"): SEE_DOSSIER,
+        # a client too: the document service renders its PDF from this view
+        ("GET", "/v1/dossiers/{dossier_id}"): SEE_DOSSIER | {CLIENT},
         ("GET", "/v1/dossiers/{dossier_id}/history"): {STUDENT} | VO_STAFF,
         ("GET", "/v1/dossiers/{dossier_id}/audit"): {COUNSELLOR},
         ("PUT", "/v1/dossiers/{dossier_id}/part-a/{section_id}"): {STUDENT},
@@ -75,12 +77,16 @@ MATRIX: dict[str, dict[tuple[str, str], set[str] | str]] = {
         ("GET", "/v1/mbo/dossiers"): {MBO},
         ("POST", "/v1/mbo/dossiers/search"): {MBO},
         ("POST", "/v1/mbo/dossiers/{dossier_id}/handled"): {MBO},
+        ("GET", "/v1/mbo/dossiers/{dossier_id}/oso"): {MBO, CLIENT},  # the OSO export (issue 12)
         ("GET", "/v1/retention"): {COUNSELLOR, SCHOOL_ADMIN},
         ("GET", "/v1/parent/dossier"): LINK,
         ("POST", "/v1/parent/decision"): LINK,
+        ("GET", "/v1/feed/completed"): {CLIENT},
+        ("GET", "/v1/feed/dossiers/{dossier_id}"): {CLIENT},
+        ("POST", "/v1/feed/dossiers/{dossier_id}/handled"): {CLIENT},
     },
     "document": {
-        ("GET", "/v1/dossiers/{dossier_id}/pdf"): SEE_DOSSIER,
+        ("GET", "/v1/dossiers/{dossier_id}/pdf"): SEE_DOSSIER | {CLIENT},
         ("GET", "/v1/print-jobs"): VO_STAFF,
         ("GET", "/v1/print-jobs/{job_id}"): VO_STAFF,
         ("GET", "/v1/print-jobs/{job_id}/pdf"): VO_STAFF,
@@ -147,6 +153,7 @@ async def cast(world: World):
             SCHOOL_ADMIN: iss.headers(SCHOOL_ADMIN, school_id=a.school_id),
             _other(SCHOOL_ADMIN): iss.headers(SCHOOL_ADMIN, school_id=b.school_id),
             MBO: world.as_mbo(x), _other(MBO): world.as_mbo(y),
+            CLIENT: world.as_client(x), _other(CLIENT): world.as_client(y),
             ADMIN: iss.headers(ADMIN), _other(ADMIN): iss.headers(ADMIN),
             "anonymous": {},
         }

@@ -195,6 +195,14 @@ class World:
         return self.issuer.headers("counsellor", staff_id=c.staff_id, school_id=school.school_id, name=c.name,
                                    **extra)
 
+    def as_client(self, mbo: Mbo, scope: str = "dossiers:read dossiers:handle", client_id: uuid.UUID | None = None,
+                  **extra) -> dict:
+        """A machine client of the institution (issue 12), as identity's POST /oauth/token makes it."""
+        cid = client_id or uuid.uuid4()
+        return self.issuer.headers("client", account_id=cid, client_id=str(cid), session_id=f"client:{cid}",
+                                   institution_id=mbo.institution_id, name="Eduarte MBO Utrecht", scope=scope,
+                                   **extra)
+
     def as_mbo(self, mbo: Mbo, **extra) -> dict:
         return self.issuer.headers("mbo_staff", staff_id=uuid.uuid4(), institution_id=mbo.institution_id,
                                    name="Intake MBO", **extra)

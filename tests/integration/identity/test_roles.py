@@ -13,7 +13,8 @@ from services.identity.context import api
 from services.identity.demo import demo_id
 from tests.integration.identity.conftest import CSV_HEADER, LOGINS, MBO_UTRECHT_ID, VO_SCHOOL_ID, World, world
 
-ROLES = ["anonymous", "student", "mentor_4a", "counsellor", "school_admin", "mbo_staff", "admin"]
+ROLES = ["anonymous", "student", "mentor_4a", "counsellor", "school_admin", "mbo_staff", "admin", "client"]
+# "client": a machine client of MBO Utrecht (issue 12) with every scope; its token comes from POST /oauth/token
 STAFF = {"mentor_4a", "counsellor", "school_admin", "mbo_staff", "admin"}
 # the same roles at another VO school (made in the matrix world) and another MBO institution
 OTHER = {"mentor_b": "mentor_4a", "counsellor_b": "counsellor", "school_admin_b": "school_admin",
@@ -68,6 +69,7 @@ CASES = [
     Case("POST", "/v1/students/search", {"mentor_4a", "counsellor", "school_admin"}, json=lambda ids: {"q": "roos"}),
     Case("POST", "/v1/staff/search", {"admin", "school_admin", "counsellor"}, json=lambda ids: {"q": "jansen"}),
     Case("GET", "/v1/me/data", {"student"}),
+    Case("PUT", "/v1/me/preferences", {"mbo_staff"}, json=lambda ids: {"daily_digest": True}),
     Case("POST", "/v1/me/password", STAFF | {"student"},  # a wrong current password: 422, changes nothing
          json=lambda ids: {"current_password": "niet het wachtwoord", "new_password": "een lang nieuw wachtwoord"}),
     Case("GET", "/v1/students/{roos}", {"mentor_4a", "counsellor", "school_admin"}),
@@ -78,7 +80,19 @@ CASES = [
          json=lambda ids: {"bsn": "123456794", "email": f"r{uuid.uuid4().hex[:8]}@example.nl"}),
     Case("POST", "/v1/password-resets", {"anonymous"} | STAFF | {"student"},
          json=lambda ids: {"email": "onbekend@example.nl"}),
+    # machine clients (issue 12): the platform administrator only
+    Case("POST", "/v1/clients", {"admin"}, json=lambda ids: {"institution_id": ids["mbo"], "name": "Matrix-koppeling",
+                                                            "scopes": ["dossiers:read"]}),
+    Case("GET", "/v1/clients", {"admin"}),
+    Case("GET", "/v1/clients/{client}", {"admin"}),
+    Case("POST", "/v1/clients/{client}/rotate", {"admin"}, json=lambda ids: {"keep_old_minutes": 1440}),
+    Case("GET", "/v1/clients/{client}/log", {"admin"}),
+    # the revocation of another client (not the one whose token the matrix uses)
+    Case("POST", "/v1/clients/{spare_client}/revoke", {"admin"}),
 ]
+for _case in CASES:  # a client may call what anyone may; nothing else
+    if "anonymous" in _case.allowed:
+        _case.allowed.add("client")
 
 
 def test_every_operation_of_the_api_is_in_the_matrix():
@@ -86,11 +100,13 @@ def test_every_operation_of_the_api_is_in_the_matrix():
     in_matrix = {(c.method, c.path.replace("{vo}", "{school_id}").replace("{mbo}", "{school_id}")
                   .replace("{programme}", "{programme_id}").replace("{mentor}", "{staff_id}")
                   .replace("{uninvited}", "{staff_id}").replace("{4a}", "{class_id}")
-                  .replace("{roos}", "{student_id}").replace("{import}", "{import_id}")) for c in CASES}
+                  .replace("{roos}", "{student_id}").replace("{import}", "{import_id}")
+                  .replace("{spare_client}", "{client_id}").replace("{client}", "{client_id}")) for c in CASES}
     # these need a token from a mail or a session of their own; tested in test_accounts/test_login
     own_tests = {("POST", "/v1/registrations/confirm"), ("POST", "/v1/password-resets/confirm"),
                  ("POST", "/v1/invitations/accept"), ("POST", "/v1/sessions"), ("POST", "/v1/sessions/refresh"),
-                 ("DELETE", "/v1/sessions/current")}
+                 ("DELETE", "/v1/sessions/current"),
+                 ("POST", "/oauth/token")}  # a form of its own: test_machine_clients
     assert documented - own_tests == in_matrix
 
 
@@ -109,6 +125,8 @@ async def matrix_world():
             "sem": str(await w.student_id("100236"))}
         for role in LOGINS:
             await w.headers(role)
+        w.ids["client"], w.tokens["client"] = await _client_token(w)
+        w.ids["spare_client"], _ = await _client_token(w)
         await _other_school_and_institution(w)
         status, job = await w.import_csv(next(c.csv for c in CASES if c.csv).encode())
         assert status == 202 and job["state"] == "done", job
@@ -136,6 +154,19 @@ async def test_role_matrix(matrix_world: World, case: Case, role: str):
     else:
         assert r.status == case.otherwise.get(role, 403), text
         assert r.content_type == "application/problem+json"
+
+
+async def _client_token(w: World) -> tuple[str, str]:
+    """A machine client of MBO Utrecht, registered by the administrator, and a token of it."""
+    r = await w.client.post("/v1/clients", json={"institution_id": str(MBO_UTRECHT_ID), "name": "Eduarte",
+                                                 "scopes": ["dossiers:read", "dossiers:handle"]},
+                            headers=await w.headers("admin"))
+    assert r.status == 201, await r.text()
+    client = await r.json()
+    r = await w.client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": client["client_id"],
+                                                  "client_secret": client["client_secret"]})
+    assert r.status == 200, await r.text()
+    return client["client_id"], (await r.json())["access_token"]
 
 
 async def _other_school_and_institution(w: World) -> None:

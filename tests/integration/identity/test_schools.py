@@ -34,13 +34,17 @@ async def test_an_admin_builds_a_catalogue_and_every_change_is_published(w):
     r = await w.client.post("/v1/schools", json={"kind": "vo", "name": "Dubbel", "brin": "25PZ"}, headers=admin)
     assert r.status == 409
 
-    # withdrawn from the catalogue, and an institution that does not take part, are not offered
+    # withdrawn from the catalogue: not offered; an institution that does not take part is still
+    # listed (students apply there and hand the PDF over, issue 11 item 5), marked as such
     r = await w.client.patch(f"/v1/programmes/{programme['programme_id']}", json={"active": False}, headers=admin)
     assert r.status == 200 and (await w.events("identity.school_changed"))[-1]["programmes"] == []
     await w.client.patch(f"/v1/schools/{school_id}", json={"participates": False}, headers=admin)
-    names = [i["name"] for i in (await (await w.client.get("/v1/institutions")).json())["institutions"]]
-    assert names == ["Grafisch Lyceum Rotterdam", "MBO Utrecht", "ROC van Twente"]
-    assert (await w.client.get(f"/v1/institutions/{school_id}")).status == 404
+    listed = {i["name"]: i for i in (await (await w.client.get("/v1/institutions")).json())["institutions"]}
+    assert {"Grafisch Lyceum Rotterdam", "MBO Utrecht", "ROC van Twente", "ROC Midden Nederland"} <= set(listed)
+    assert "Het Voorbeeld College" not in listed, "a sending VO school is no receiving school"
+    assert listed["ROC Midden Nederland"]["participates"] is False and listed["MBO Utrecht"]["participates"]
+    r = await w.client.get(f"/v1/institutions/{school_id}")
+    assert r.status == 200 and (await r.json())["participates"] is False
 
 
 async def test_students_search_the_public_catalogue(w):
@@ -81,7 +85,7 @@ async def test_demo_data_loads_again_without_duplicates_or_events(w):
     async with w.app[DB].acquire() as conn:
         again = [await conn.fetchval(f"SELECT count(*) FROM {t}") for t in
                  ("schools", "programmes", "staff", "students", "accounts", "classes", "outbox")]
-    assert again == counts and counts[:4] == [4, 9, 6, 6]
+    assert again == counts and counts[:4] == [6, 12, 7, 6]
     for login in logins:  # every printed login works
         await w.login(login.email, login.password)
 
@@ -95,14 +99,15 @@ async def test_the_admin_searches_and_pages_the_schools_others_see_their_own(w):
         body = await r.json()
         return body["total"], [s["name"] for s in body["schools"]]
 
-    assert await names() == (4, ["Grafisch Lyceum Rotterdam", "Het Voorbeeld College", "MBO Utrecht",
-                                 "ROC van Twente"])
+    assert await names() == (6, ["De Waerdenborch", "Grafisch Lyceum Rotterdam", "Het Voorbeeld College",
+                                 "MBO Utrecht", "ROC van Twente", "Stedelijk Lyceum"])
     assert await names(kind="vo") == (1, ["Het Voorbeeld College"])
     assert await names(q="utrecht") == (2, ["Het Voorbeeld College", "MBO Utrecht"]), "the city counts too"
     assert await names(q="MBO utrecht", kind="mbo") == (1, ["MBO Utrecht"])
     assert await names(q="twente roc") == (1, ["ROC van Twente"])
     assert await names(q="100%_") == (0, [])
-    assert await names(page=2, page_size=3) == (4, ["ROC van Twente"])
+    assert await names(page=2, page_size=4) == (6, ["ROC van Twente", "Stedelijk Lyceum"])
+    assert await names(kind="havo") == (1, ["Stedelijk Lyceum"])
     r = await w.client.get("/v1/schools", params={"kind": "hbo", "page": "0", "page_size": "1000"}, headers=admin)
     assert r.status == 422
     assert {e["field"] for e in (await r.json())["errors"]} == {"kind", "page", "page_size"}

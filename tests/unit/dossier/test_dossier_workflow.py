@@ -436,5 +436,5 @@ def test_mark_handled_once_and_only_when_completed():
     with pytest.raises(TransitionError) as err:
         wf.mark_handled(done, Role.MBO_STAFF)
     assert err.value.code == "already_handled"
-    with pytest.raises(ForbiddenAction, match=r"^Alleen een MBO-medewerker mag"):
+    with pytest.raises(ForbiddenAction, match=r"^Alleen een medewerker van de ontvangende school mag"):
         wf.mark_handled(STATUSES["completed"], Role.COUNSELLOR)

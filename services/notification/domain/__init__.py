@@ -1,0 +1,1 @@
+"""Pure rules of the notification service (no SQL, no SMTP, no AMQP)."""
