@@ -8,12 +8,12 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from pypdf import PdfReader
 
+from services.dossier.oso.mapping import XSD_PATH
 from shared.app import DB
 from tests.browser.support import accessible, log_in, log_out
 from tests.browser.system import (PART_B, PASSWORD, Demo, System, dossier_api, import_roster, invite_mentor,
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 CODE = re.compile(r"\b([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2})\b")
 BORN = date(date.today().year - 15, 5, 30)  # under 18: the parents have a say
 OBJECTION = "Wij zijn het niet eens met het advies over plannen."
-OSO_XSD = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "oso" / "OSO_gegevensset.xsd"
+OSO_XSD = XSD_PATH
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -20,6 +20,7 @@ from pathlib import Path
 import aio_pika
 import pytest
 
+from services.dossier.oso.mapping import XSD_PATH
 from services.identity.domain.bsn import is_valid_bsn
 from tests.browser.system import (ROSTER_HEADER, dossier_api, import_roster, invite_mentor, issue_codes_by_mail,
                                   open_system, seed, student_with_dossier, to_agreement)
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.asyncio
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "examples" / "mbo_intake" / "intake.py"
-XSD = Path("/work/shared/reference/oso/OSO_gegevensset.xsd")
+XSD = XSD_PATH
 CLIENT_NAME = "Eduarte MBO Utrecht (voorbeeld)"
 
 

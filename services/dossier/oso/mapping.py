@@ -21,6 +21,10 @@ from pathlib import Path
 
 from shared.forms.model import Form, FormRegistry, default_registry
 
+# the national schema, as published by Edustandaard (edustandaard/oso-gegevensset, common/), kept
+# beside the table so tests and operators validate against the same file on any machine
+XSD_PATH = Path(__file__).with_name("OSO_gegevensset.xsd")
+
 NAMESPACE = "http://www.edustandaard.nl/oso_gegevensset/2019/dossier"
 STANDARD_VERSION = "2019.1"
 DOC_PATH = Path(__file__).resolve().parents[3] / "docs" / "oso.md"

@@ -7,15 +7,15 @@ download is in the dossier's view log. The mapping table itself: tests/unit/doss
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
+from services.dossier.oso.mapping import XSD_PATH
 from services.dossier.oso.mapping import NAMESPACE
 from tests.integration.dossier.world import ASSESSMENT, GUIDANCE, MINOR, World, token_from
 
-XSD = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "oso" / "OSO_gegevensset.xsd"
+XSD = XSD_PATH
 NS = {"o": NAMESPACE}
 LLN = "huidigeschool/leerling"
 TRICKY = 'Brouwer & <Zonen> "Ōsaka" café'

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
+from services.dossier.oso.mapping import XSD_PATH
 from services.dossier.oso import mapping
 from services.dossier.oso.export import CONVERTERS, ORDER, NotExportable, build_oso_xml, leaves_of
 from services.dossier.oso.mapping import (CATEGORIES, FIXED, INTAKE_FIELDS, MAPPING, NAMESPACE, all_forms,
@@ -20,7 +20,7 @@ from services.dossier.schemas import DossierView
 from shared.forms.form_2026 import PART_A_2026, PART_B_2026
 from shared.forms.model import FieldType, Form, FormField, FormRegistry
 
-XSD = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "oso" / "OSO_gegevensset.xsd"
+XSD = XSD_PATH
 NS = {"o": NAMESPACE}
 
 
