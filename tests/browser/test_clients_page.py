@@ -29,7 +29,7 @@ async def test_the_platform_admin_registers_and_revokes_a_client(page, system: S
     await page.get_by_role("button", name="Registreren").click()
     await page.wait_for_load_state()
     text = await page.inner_text("main")
-    assert "Vul de naam van de koppeling in" in text and "Kies de MBO-instelling." in text
+    assert "Vul de naam van de koppeling in" in text and "Kies de ontvangende school (mbo, havo of vmbo)." in text
     assert await page.locator("#f-name").get_attribute("aria-invalid") == "true"
     await accessible(page, "a0-koppelingen-fout")
 

@@ -37,6 +37,7 @@ from shared.text import MultiLine
 
 log = logging.getLogger(__name__)
 
+RECEIVING_KINDS = ("mbo", "havo", "vmbo")
 TAGS = ("koppelingen",)
 NO_CLIENT = "Deze koppeling bestaat niet."
 SECRET_PURPOSE = "client-secret"
@@ -144,9 +145,9 @@ async def register(request: web.Request) -> web.Response:
     secret = new_secret() if jwk is None else None
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
         kind = await conn.fetchval("SELECT kind FROM schools WHERE id = $1", body.institution_id)
-        if kind != "mbo":
+        if kind not in RECEIVING_KINDS:  # any receiving school: an MBO, or a HAVO/VMBO school taking part
             raise Problem(422, "Niet alle gegevens zijn goed ingevuld.", code="invalid-input", errors=[{
-                "field": "institution_id", "message": "Kies een MBO-instelling die bestaat."}])
+                "field": "institution_id", "message": "Kies een ontvangende school (mbo, havo of vmbo) die bestaat."}])
         client_id = await store.create_client(conn, institution_id=body.institution_id, name=body.name,
                                               scopes=list(dict.fromkeys(body.scopes)), auth_method=body.auth_method,
                                               by=principal.account_id)

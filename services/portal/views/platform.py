@@ -224,8 +224,12 @@ def _public_key(text: str):
 async def _clients_page(request: web.Request, *, values: dict | None = None, errors: dict | None = None,
                         created: dict | None = None, status: int = 200) -> web.Response:
     listing = await api_identity.clients(request)
-    mbos = await api_identity.search_schools(request, q="", kind="mbo", page=1, page_size=100)
-    institutions = [(str(s["school_id"]), s["name"]) for s in mbos.get("schools", [])]
+    institutions = []  # the receiving schools that take part: an MBO, or a HAVO/VMBO school
+    for kind in ("mbo", "havo", "vmbo"):
+        found = await api_identity.search_schools(request, q="", kind=kind, page=1, page_size=100)
+        institutions += [(str(s["school_id"]), s["name"]) for s in found.get("schools", [])
+                         if s.get("participates", True)]
+    institutions.sort(key=lambda pair: pair[1].lower())
     return await render(request, "platform_clients.html", {
         "title": "Koppelingen", "clients": listing, "institutions": institutions, "scopes": SCOPES,
         "methods": AUTH_METHODS, "values": values or {"auth_method": "client_secret", "scopes": ["dossiers:read"]},
@@ -258,7 +262,7 @@ async def register_client(request: web.Request) -> web.Response:
     try:
         valid_id(values["institution_id"])
     except web.HTTPNotFound:
-        errors["institution_id"] = "Kies de MBO-instelling."
+        errors["institution_id"] = "Kies de ontvangende school (mbo, havo of vmbo)."
     if errors:
         return await _clients_page(request, values=values, errors=errors, status=400)
     body = {"institution_id": values["institution_id"], "name": values["name"], "scopes": values["scopes"],

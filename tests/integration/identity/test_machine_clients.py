@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from services.identity.demo import VO_SCHOOL, demo_id
 from services.identity.domain.clients import ASSERTION_TYPE
 from tests.integration.identity.conftest import MBO_UTRECHT_ID, world
 
@@ -121,12 +122,17 @@ async def test_only_the_platform_administrator_registers_and_bad_input_changes_n
     before = await w.fetchval("SELECT count(*) FROM machine_clients")
     for bad in ({**body, "scopes": ["everything"]}, {**body, "scopes": []},
                 {**body, "institution_id": str(uuid.uuid4())},
+                {**body, "institution_id": str(demo_id(f"school:{VO_SCHOOL}"))},  # a sending school receives nothing
                 {**body, "auth_method": "private_key_jwt"},  # no key
                 {**body, "auth_method": "private_key_jwt", "public_key": {"kty": "oct", "k": "c2VjcmV0"}}):
         r = await w.client.post("/v1/clients", json=bad, headers=await w.headers("admin"))
         assert r.status == 422, await r.text()
         assert r.content_type == "application/problem+json"
     assert await w.fetchval("SELECT count(*) FROM machine_clients") == before
+    # a HAVO school that takes part receives dossiers as an MBO does: it may connect its administration
+    r = await w.client.post("/v1/clients", json={**body, "institution_id": str(demo_id("school:Stedelijk Lyceum"))},
+                            headers=await w.headers("admin"))
+    assert r.status == 201, await r.text()
 
 
 def _assertion(key, cid: str, aud: str, *, alg: str, jti: str | None = None, exp: float | None = None) -> str:
