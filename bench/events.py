@@ -37,14 +37,20 @@ from tests.support.apps import ServiceProcess
 ONE_CLIENT = {"register_ip_soft_limit": 10_000_000, "register_ip_hard_limit": 10_000_000}
 
 
+async def raw_channels(connection) -> tuple[aio_pika.abc.AbstractChannel, aio_pika.abc.AbstractQueue]:
+    """The raw baseline's publishing channel (confirms) and a quorum queue of its own to consume."""
+    pub = await connection.channel(publisher_confirms=True)
+    sub = await connection.channel()
+    await sub.set_qos(prefetch_count=100)
+    queue = await sub.declare_queue(f"bench.raw.{uuid.uuid4().hex[:6]}", durable=True,
+                                    arguments={"x-queue-type": "quorum"})
+    return pub, queue
+
+
 async def raw_pika(n: int, in_flight: int = 1000) -> tuple[float, list[float]]:
     connection = await aio_pika.connect(env.AMQP_URL)
     async with connection:
-        pub = await connection.channel(publisher_confirms=True)
-        sub = await connection.channel()
-        await sub.set_qos(prefetch_count=100)
-        queue = await sub.declare_queue(f"bench.raw.{uuid.uuid4().hex[:6]}", durable=True,
-                                        arguments={"x-queue-type": "quorum"})
+        pub, queue = await raw_channels(connection)
         latencies: list[float] = []
         done = asyncio.Event()
 
@@ -109,11 +115,7 @@ async def raw_open_loop(rates: list[float], seconds: float) -> list[RateResult]:
     connection = await aio_pika.connect(env.AMQP_URL)
     results = []
     async with connection:
-        pub = await connection.channel(publisher_confirms=True)
-        sub = await connection.channel()
-        await sub.set_qos(prefetch_count=100)
-        queue = await sub.declare_queue(f"bench.rawol.{uuid.uuid4().hex[:6]}", durable=True,
-                                        arguments={"x-queue-type": "quorum"})
+        pub, queue = await raw_channels(connection)
         consumed: dict[str, float] = {}
 
         async def on_message(message):

@@ -301,6 +301,11 @@ async def start_part_b(system: System, demo: Demo, dossier_id: str) -> dict:
 async def to_agreement(system: System, demo: Demo, student_email: str, dossier_id: str) -> None:
     """Part A filled and sent to the mentor, part B filled and sent back: the agreement step."""
     await to_mentor(system, demo, student_email, dossier_id)
+    await send_part_b(system, demo, dossier_id)
+
+
+async def send_part_b(system: System, demo: Demo, dossier_id: str) -> None:
+    """The mentor starts part B, fills it in and sends it back to the student."""
     mentor = await system.login(demo.mentor)
     view = await start_part_b(system, demo, dossier_id)
     for section, values in PART_B.items():

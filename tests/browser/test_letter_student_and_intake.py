@@ -16,8 +16,8 @@ from pypdf import PdfReader
 from services.dossier.oso.mapping import XSD_PATH
 from shared.app import DB
 from tests.browser.support import accessible, log_in, log_out
-from tests.browser.system import (PART_B, PASSWORD, Demo, System, dossier_api, import_roster, invite_mentor,
-                                  issue_codes_by_mail, start_part_b, student_with_dossier, to_mentor)
+from tests.browser.system import (PASSWORD, Demo, System, import_roster, invite_mentor,
+                                  issue_codes_by_mail, send_part_b, student_with_dossier, to_mentor)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -83,19 +83,9 @@ async def test_a_student_with_a_code_by_letter_is_mailed_at_the_own_address(page
     main = await page.inner_text("main")
     assert "De leerling krijgt een e-mail." in main and "geen e-mailadres" not in main
     await log_out(page)
-    await _part_b_sent(system, demo, school["sem_dossier"])
+    await send_part_b(system, demo, school["sem_dossier"])
     mail = await system.mail_to(own, "deel b")
     assert "Hallo Sem" in system.body(mail)
-
-
-async def _part_b_sent(system: System, demo: Demo, dossier_id: str) -> None:
-    mentor = await system.login(demo.mentor)
-    view = await start_part_b(system, demo, dossier_id)
-    for section, values in PART_B.items():
-        await dossier_api(system, "PUT", f"/v1/dossiers/{dossier_id}/part-b/{section}", mentor,
-                          view["versions"].get(section, 0), json={"answers": values})
-    view = await dossier_api(system, "GET", f"/v1/dossiers/{dossier_id}", mentor)
-    await dossier_api(system, "POST", f"/v1/dossiers/{dossier_id}/send-part-b", mentor, view["version"], json={})
 
 
 async def test_the_mentor_is_told_when_no_mail_can_reach_the_student(page, system: System, demo: Demo,

@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from tests.browser.support import accessible, log_in, log_out
-from tests.browser.system import (PART_A, PART_B, PASSWORD, Demo, System, dossier_api, import_roster, invite_mentor,
-                                  issue_codes_by_mail, start_part_b, student_with_dossier)
+from tests.browser.system import (PART_A, PASSWORD, Demo, System, dossier_api, import_roster, invite_mentor,
+                                  issue_codes_by_mail, send_part_b, student_with_dossier)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -61,13 +61,7 @@ async def complete_through_the_api(system: System, demo: Demo, email: str, dossi
     view = await dossier_api(system, "GET", f"/v1/dossiers/{dossier_id}", student)
     await dossier_api(system, "POST", f"/v1/dossiers/{dossier_id}/submit", student, view["version"],
                       json={"mentor_id": mentor_id})
-    mentor = await system.login(demo.mentor)
-    view = await start_part_b(system, demo, dossier_id)
-    for section, values in PART_B.items():
-        await dossier_api(system, "PUT", f"/v1/dossiers/{dossier_id}/part-b/{section}", mentor,
-                          view["versions"].get(section, 0), json={"answers": values})
-    view = await dossier_api(system, "GET", f"/v1/dossiers/{dossier_id}", mentor)
-    await dossier_api(system, "POST", f"/v1/dossiers/{dossier_id}/send-part-b", mentor, view["version"], json={})
+    await send_part_b(system, demo, dossier_id)
     view = await dossier_api(system, "GET", f"/v1/dossiers/{dossier_id}", student)
     done = await dossier_api(system, "POST", f"/v1/dossiers/{dossier_id}/complete", student, view["version"],
                              json={})

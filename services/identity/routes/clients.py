@@ -170,14 +170,20 @@ async def list_clients(request: web.Request) -> web.Response:
     return json_response(ClientList(clients=[ClientOut(**store.client_out(r)) for r in rows]))
 
 
+async def _existing(conn, client_id, *, lock: bool = False):
+    """The client's row; 404 when there is none."""
+    row = await store.load_client(conn, client_id, lock=lock)
+    if row is None:
+        raise Problem(404, NO_CLIENT)
+    return row
+
+
 @api.route("GET", "/v1/clients/{client_id}", summary="Eén koppeling", response=ClientOut, tags=TAGS, auth=True)
 async def get_client(request: web.Request) -> web.Response:
     await require(request, "admin")
     client_id = path_uuid(request, "client_id", NO_CLIENT)
     async with request.app[DB].acquire(timeout=10) as conn:
-        row = await store.load_client(conn, client_id)
-    if row is None:
-        raise Problem(404, NO_CLIENT)
+        row = await _existing(conn, client_id)
     return json_response(ClientOut(**store.client_out(row)))
 
 
@@ -191,9 +197,7 @@ async def rotate(request: web.Request) -> web.Response:
     keep = timedelta(minutes=settings_of(request).client_rotation_overlap_minutes if body.keep_old_minutes is None
                      else body.keep_old_minutes)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        row = await store.load_client(conn, client_id, lock=True)
-        if row is None:
-            raise Problem(404, NO_CLIENT)
+        row = await _existing(conn, client_id, lock=True)
         if row["revoked_at"] is not None:
             raise Problem(409, "Deze koppeling is ingetrokken; registreer een nieuwe.", code="client-revoked")
         jwk = _key(body) if row["auth_method"] == "private_key_jwt" else None
@@ -216,9 +220,7 @@ async def revoke(request: web.Request) -> web.Response:
     principal = await require(request, "admin")
     client_id = path_uuid(request, "client_id", NO_CLIENT)
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        row = await store.load_client(conn, client_id, lock=True)
-        if row is None:
-            raise Problem(404, NO_CLIENT)
+        row = await _existing(conn, client_id, lock=True)
         revoked_at = await store.revoke(conn, client_id, principal.account_id)
         if revoked_at is not None:  # revoking twice changes nothing
             await store.log(conn, client_id, "revoked", by=principal.account_id)
@@ -237,9 +239,7 @@ async def client_log(request: web.Request) -> web.Response:
     await require(request, "admin")
     client_id = path_uuid(request, "client_id", NO_CLIENT)
     async with request.app[DB].acquire(timeout=10) as conn:
-        row = await store.load_client(conn, client_id)
-        if row is None:
-            raise Problem(404, NO_CLIENT)
+        row = await _existing(conn, client_id)
         entries = await store.log_entries(conn, client_id, 200)
     return json_response(ClientLog(client_id=client_id, name=row["name"], entries=[
         LogEntry(at=e["at"].isoformat(), event=e["event"], detail=e["detail"], by=e["by_name"]) for e in entries]))
