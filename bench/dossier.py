@@ -3,6 +3,7 @@ to a raw asyncpg baseline doing the same database work in the same run, with the
 
     .venv/bin/python -m bench.dossier [--students 100000] [--dossiers 200000] [--users 50]
                                       [--requests 40] [--journeys 1000] [--workers 2] [--db-pool 10]
+                                      [--parts search,save,journeys] [--profile DIR] [--db-host HOST]
 
 What it does:
 
@@ -18,7 +19,14 @@ What it does:
    dossier, upsert the section, read the answers, bump the dossier, history and audit rows);
 5. ``--journeys`` students at once through the whole journey (new dossier, nine sections, submit,
    part B by the mentor, send, agreement, complete: 16 requests each); baseline: the same inserts and
-   updates per student on asyncpg, as many at once.
+   updates per student on asyncpg, as many at once (its outbox rows written as published, so the
+   service's relay publishes only the journeys' real events, which are counted). Both print the CPU
+   seconds of the service, its PostgreSQL backends and this load generator; ``--profile DIR`` runs
+   py-spy on the service meanwhile and prints the functions with the most samples of their own;
+6. a table of issue 14's figures (``OLD``) beside this run's, with the targets met or not.
+
+``--parts`` runs some of search, save, journeys; ``--db-host /var/run/postgresql`` puts the service
+and the raw baselines on PostgreSQL's Unix socket instead of TCP on 127.0.0.1.
 
 Everything shares the machine's cores (the service, PostgreSQL, RabbitMQ and this load generator), so
 the figures are relative: read the ratios.
@@ -29,10 +37,13 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import random
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Self
+from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import aiohttp
@@ -40,7 +51,14 @@ import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bench.openloop import RateResult, at_rate, parse_rates, print_table, summarize
+from bench.openloop import (
+    Profiles,
+    RateResult,
+    at_rate,
+    parse_rates,
+    print_table,
+    summarize,
+)
 from bench.stats import pct
 from services.dossier.queries import StudentSearch, student_search_sql
 from shared.auth import Principal, TokenSigner, jwks, new_private_key_pem
@@ -195,10 +213,10 @@ def random_search(rng: random.Random, shape: dict) -> Search:
     """A counsellor (whole school) or a mentor (their classes), with a name fragment or a filter."""
     if rng.random() < 0.5:
         school = rng.randint(1, shape["schools"])
-        base = dict(role="counsellor", staff_id=None, school_id=uid("vo", school))
+        base = {"role": "counsellor", "staff_id": None, "school_id": uid("vo", school)}
     else:
         k = rng.randint(1, shape["classes"])
-        base = dict(role="mentor", staff_id=uid("mentor", f"{k}-0"), school_id=None)
+        base = {"role": "mentor", "staff_id": uid("mentor", f"{k}-0"), "school_id": None}
     kind = rng.random()
     params: dict = {}
     if kind < 0.6:
@@ -468,7 +486,9 @@ async def raw_journey(pool: asyncpg.Pool, shape: dict, n: int) -> None:
     """The same rows as one journey through the service, written straight on asyncpg."""
     student_id, mentor_id, _ = journey_student(shape, n)
     dossier_id = uuid.uuid4()
-    outbox = "INSERT INTO outbox (event_id, event_type, envelope) VALUES ($1, $2, $3::jsonb)"
+    # the same outbox row, marked published: the service's relay (running beside it) must not try to
+    # publish these stand-in envelopes (it failed on them and stopped publishing the real ones)
+    outbox = "INSERT INTO outbox (event_id, event_type, envelope, published_at) VALUES ($1, $2, $3::jsonb, now())"
     async with pool.acquire() as conn:
         async with conn.transaction():
             await conn.execute(
@@ -534,15 +554,297 @@ async def timed(coro):
     return result, time.perf_counter() - started
 
 
+EVENTS_SEEN: list[int] = [0]  # dossier events consumed from the run's exchange
+
+
 async def drain_events(exchange: str) -> aio_pika.abc.AbstractConnection:
-    """Every dossier event routable and consumed (in production the notification service and others are)."""
+    """Every dossier event routable and consumed (in production the notification service and others
+    are), and counted (``EVENTS_SEEN``)."""
     connection = await aio_pika.connect(env.AMQP_URL)
     channel = await connection.channel()
     ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
     queue = await channel.declare_queue(exclusive=True)
     await queue.bind(ex, "dossier.#")
-    await queue.consume(lambda message: None, no_ack=True)
+
+    def seen(message) -> None:
+        EVENTS_SEEN[0] += 1
+    await queue.consume(seen, no_ack=True)
     return connection
+
+
+async def events_published(dsn: str, since: float, settle: float = 30.0) -> tuple[int, int]:
+    """(events written since ``since`` (wall clock), those still unpublished) once the relay is done
+    or ``settle`` seconds passed."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + settle
+        while True:
+            written, pending = await conn.fetchrow(
+                "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM outbox "
+                "WHERE created_at >= to_timestamp($1)", since)
+            if not pending or time.monotonic() > deadline:
+                return written, pending
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
+PARTS = ("search", "save", "journeys")
+
+# the figures of issue 14 (measured on the landed main before it, 100,000 students / 200,000
+# dossiers, 50 users, 1,000 journeys), printed beside this run's: ms, requests per second, seconds
+OLD = {
+    "search": {"p50": 231.0, "p99": 740.0, "raw_p50": 127.0, "raw_p99": 611.0},
+    "save": {"p50": 182.0, "rate": 228.0, "raw_p50": 68.0, "raw_rate": 583.0},
+    "journeys": {"seconds": 87.7, "raw_seconds": 28.2},
+}
+TARGETS = {"search_open": (50, 100.0), "save_open": (100, 100.0), "journeys": 2.0}  # (rate/s, p99 ms); ratio
+
+
+def _x(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b else "-"
+
+
+def _search(f: dict) -> str:
+    return (f"p50 {f['p50']:.0f} / p99 {f['p99']:.0f} ms (raw {f['raw_p50']:.0f} / {f['raw_p99']:.0f}; "
+            f"{_x(f['p99'], f['raw_p99'])})")
+
+
+def _save(f: dict) -> str:
+    return (f"p50 {f['p50']:.0f} ms, {f['rate']:.0f}/s (raw {f['raw_p50']:.0f} ms, {f['raw_rate']:.0f}/s; "
+            f"{_x(f['p50'], f['raw_p50'])})")
+
+
+def _journeys(f: dict) -> str:
+    return f"{f['seconds']:.1f} s (raw {f['raw_seconds']:.1f} s; {_x(f['seconds'], f['raw_seconds'])})"
+
+
+def comparison_rows(now: dict) -> list[tuple[str, str, str, str]]:
+    """(what, then, now, target) for each row of the issue: ``OLD`` beside this run's figures
+    (``now``: the keys of OLD plus ``search_open`` and ``save_open``, the p99 in ms at the target
+    rate with its raw baseline; a part that did not run is missing)."""
+    rows = [('"mijn leerlingen", 50 users (closed loop)', _search(OLD["search"]),
+             _search(now["search"]) if now.get("search") else "not run", "")]
+    for key, what in (("search_open", '"mijn leerlingen", open loop'), ("save_open", "part A save, open loop")):
+        rate, target = TARGETS[key]
+        n = now.get(key)
+        met = "" if not n else (" met" if n["done"] and n["p99"] <= target else " NOT met")
+        rows.append((f"{what} {rate}/s", "-", f"p99 {n['p99']:.1f} ms (raw {n['raw_p99']:.1f} ms)" if n else "not run",
+                     f"p99 < {target:.0f} ms{met}"))
+    rows.append(("part A save, 50 students (closed loop)", _save(OLD["save"]),
+                 _save(now["save"]) if now.get("save") else "not run", ""))
+    n = now.get("journeys")
+    met = "" if not n else (" met" if n["seconds"] <= TARGETS["journeys"] * n["raw_seconds"] else " NOT met")
+    rows.append(("1,000 journeys at once", _journeys(OLD["journeys"]), _journeys(n) if n else "not run",
+                 f"<= {TARGETS['journeys']:.0f}x raw{met}"))
+    return rows
+
+
+def print_comparison(now: dict) -> None:
+    rows = [("what", "issue 14 (then)", "this run (now)", "target"), *comparison_rows(now)]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print("\nissue 14: then and now (each next to its raw baseline of the same run)")
+    for r in rows:
+        print("  " + "   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+def at(results: list[RateResult], rate: float) -> RateResult | None:
+    return next((r for r in results if r.rate == rate), None)
+
+
+def open_figures(http: list[RateResult], raw: list[RateResult], rate: float) -> dict | None:
+    h, r = at(http, rate), at(raw, rate)
+    if h is None or r is None:
+        return None
+    return {"p99": h.p99 * 1000, "raw_p99": r.p99 * 1000, "done": h.completed == h.sent and not h.errors}
+
+
+async def run_searches(args, service: ServiceProcess, tokens: Tokens, shape: dict, dsn: str, pool_size: int,
+                       now: dict) -> None:
+    print(f"\n\"mijn leerlingen\" search: {args.users} concurrent users x {args.requests} searches "
+          "(name fragment / full name / leerjaar, page 1 of 25)")
+    await bench_search_raw(dsn, shape, 10, 5, pool_size)  # warm the caches once for both
+    raw, raw_s = await timed(bench_search_raw(dsn, shape, args.users, args.requests, pool_size))
+    http, http_s = await timed(bench_search_http(service.url, tokens, shape, args.users, args.requests))
+    line("raw asyncpg (same statements)", raw, raw_s)
+    line("HTTP /v1/overviews/students(/search)", http, http_s)
+    ratio(http, raw)
+    now["search"] = {"p50": pct(http, .5) * 1000, "p99": pct(http, .99) * 1000,
+                     "raw_p50": pct(raw, .5) * 1000, "raw_p99": pct(raw, .99) * 1000}
+    print(f"\n\"mijn leerlingen\" search, open loop ({args.rate_seconds:g} s per rate; latency from the "
+          "intended send time)")
+    raw_results = [await open_search_raw(dsn, shape, rate, args.rate_seconds, pool_size)
+                   for rate in args.search_rates]
+    http_results = [await open_search_http(service.url, tokens, shape, rate, args.rate_seconds)
+                    for rate in args.search_rates]
+    print_table("raw asyncpg (same statements)", raw_results, args.target_ms)
+    print_table("HTTP /v1/overviews/students(/search)", http_results, args.target_ms)
+    now["search_open"] = open_figures(http_results, raw_results, TARGETS["search_open"][0])
+    print("\n  the statements' own cost, EXPLAIN (ANALYZE, BUFFERS):")
+    print(await explain_search(dsn, shape))
+
+
+async def run_saves(args, service: ServiceProcess, tokens: Tokens, shape: dict, dsn: str, pool_size: int,
+                    now: dict) -> None:
+    print(f"\nsaving a part A section: {args.users} concurrent students x {args.requests} saves (If-Match)")
+    raw_pairs = await saving_students(dsn, args.users, shape, 0)
+    http_pairs = await saving_students(dsn, args.users, shape, args.users)
+    raw, raw_s = await timed(bench_save_raw(dsn, raw_pairs, args.requests, pool_size))
+    http, http_s = await timed(bench_save_http(service.url, tokens, http_pairs, args.requests))
+    line("raw asyncpg (same rows, one tx each)", raw, raw_s)
+    line("HTTP PUT /v1/dossiers/{id}/part-a/{section}", http, http_s)
+    ratio(http, raw)
+    now["save"] = {"p50": pct(http, .5) * 1000, "rate": len(http) / http_s,
+                   "raw_p50": pct(raw, .5) * 1000, "raw_rate": len(raw) / raw_s}
+    print(f"\nsaving a part A section, open loop ({args.rate_seconds:g} s per rate, every save on a dossier "
+          "of its own)")
+    offset, raw_results, http_results = args.users * 2, [], []
+    for rate in args.save_rates:
+        n = int(rate * args.rate_seconds) + 1
+        raw_pairs = await saving_students(dsn, n, shape, offset)
+        http_pairs = await saving_students(dsn, n, shape, offset + n)
+        offset += 2 * n
+        raw_results.append(await open_save_raw(dsn, raw_pairs, rate, args.rate_seconds, pool_size))
+        http_results.append(await open_save_http(service.url, tokens, http_pairs, rate, args.rate_seconds))
+    print_table("raw asyncpg (same rows, one tx each)", raw_results, args.target_ms)
+    print_table("HTTP PUT /v1/dossiers/{id}/part-a/{section}", http_results, args.target_ms)
+    now["save_open"] = open_figures(http_results, raw_results, TARGETS["save_open"][0])
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+
+
+def _tree(pid: int) -> list[int]:
+    pids, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        pids.append(current)
+        try:
+            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as children:
+                stack.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return pids
+
+
+class CpuUse:
+    """CPU seconds used while a block runs: by the service (its process tree), by the PostgreSQL
+    backends of the bench's database (sampled twice a second, so backends that come and go count),
+    and by this load generator: where the cores went."""
+
+    def __init__(self, dsn: str, service_pid: int | None, interval: float = 0.5) -> None:
+        self.dsn, self.service_pid, self.interval = dsn, service_pid, interval
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+
+    async def _sample(self, conn: asyncpg.Connection) -> None:
+        pids = {r[0]: "postgres" for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")}
+        if self.service_pid is not None:
+            pids.update((pid, "service") for pid in _tree(self.service_pid))
+        pids[os.getpid()] = "generator"
+        for pid, kind in pids.items():
+            seconds = _cpu_of(pid)
+            self.first.setdefault(pid, 0.0)  # a process that began during the block
+            self.last[pid] = (kind, max(seconds, self.last.get(pid, (kind, 0.0))[1]))
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            while True:
+                await self._sample(conn)
+                await asyncio.sleep(self.interval)
+        finally:
+            await conn.close()
+
+    async def __aenter__(self) -> Self:
+        self._started = time.perf_counter()
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await self._sample(conn)
+        finally:
+            await conn.close()
+        self.first = {pid: seconds for pid, (_, seconds) in self.last.items()}
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._started
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+    @property
+    def used(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, (kind, seconds) in self.last.items():
+            out[kind] = out.get(kind, 0.0) + seconds - self.first.get(pid, 0.0)
+        return out
+
+    def report(self) -> str:
+        used = self.used
+        parts = [f"{kind} {used[kind]:.1f}" for kind in ("service", "postgres", "generator") if kind in used]
+        return "CPU s: " + ", ".join(parts)
+
+
+async def run_journeys(args, service: ServiceProcess, tokens: Tokens, shape: dict, dsn: str, pool_size: int,
+                       now: dict) -> None:
+    print(f"\nthe whole journey: {args.journeys:,} students at once (16 requests each; "
+          f"at most {args.users * 2} HTTP connections)")
+    async with CpuUse(dsn, None) as raw_cpu:
+        raw_total = await bench_journeys_raw(dsn, shape, args.journeys, pool_size)
+    profiles = None
+    http_started, events_before = time.time(), EVENTS_SEEN[0]
+    async with CpuUse(dsn, service.proc.pid) as http_cpu:
+        if args.profile:  # py-spy on the service (and its workers) while the journeys run
+            profiles = Profiles({"dossier": service.proc.pid}, args.profile, seconds=args.profile_seconds)
+            async with profiles:
+                http_total = await bench_journeys_http(service.url, tokens, shape, args.journeys, args.users * 2)
+        else:
+            http_total = await bench_journeys_http(service.url, tokens, shape, args.journeys, args.users * 2)
+    print(f"  {'raw asyncpg (same rows)':<40} {raw_total:>7.1f} s   "
+          f"{args.journeys * 16 / raw_total:>8,.0f} steps/s   {raw_cpu.report()}")
+    print(f"  {'HTTP (create ... complete)':<40} {http_total:>7.1f} s   "
+          f"{args.journeys * 16 / http_total:>8,.0f} req/s     {http_cpu.report()}")
+    print(f"  {'ratio HTTP/raw':<40} {http_total / raw_total:>7.1f} x")
+    now["journeys"] = {"seconds": http_total, "raw_seconds": raw_total}
+    written, pending = await events_published(dsn, http_started)
+    print(f"  events: {written:,} written by the HTTP journeys, {written - pending:,} published by the relay "
+          f"({pending:,} not yet); {EVENTS_SEEN[0] - events_before:,} consumed from the broker meanwhile")
+    conn = await asyncpg.connect(dsn)
+    try:
+        completed = await conn.fetchval("SELECT count(*) FROM dossiers WHERE state = 'completed' "
+                                        "AND completed_at > now() - interval '1 hour' AND final ? 'student' "
+                                        "AND final -> 'student' <> '{}'::jsonb")
+    finally:
+        await conn.close()
+    print(f"  check: {completed:,} dossiers completed through the API")
+    if profiles is not None:
+        print(f"  profile of the first {args.profile_seconds:g} s (py-spy, {args.profile}):\n" + profiles.report())
+
+
+def with_host(dsn: str, host: str) -> str:
+    """``dsn`` on another host; a socket directory (a path) goes in the query, as libpq and asyncpg read it."""
+    parts = urlsplit(dsn)
+    if host.startswith("/"):
+        return urlunsplit(parts._replace(netloc=f"{parts.username}@", query=f"host={host}"))
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{host}:{parts.port or 5432}"))
+
+
+def parse_parts(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or any(p not in PARTS for p in parts):
+        raise ValueError(f"parts: some of {', '.join(PARTS)} separated by commas")
+    return parts
 
 
 async def main() -> None:
@@ -560,17 +862,24 @@ async def main() -> None:
                         help="open-loop part A saves per second")
     parser.add_argument("--rate-seconds", type=float, default=5.0, help="seconds of load per rate")
     parser.add_argument("--target-ms", type=float, default=100.0, help="p99 target of the open loops")
+    parser.add_argument("--parts", type=parse_parts, default=list(PARTS),
+                        help="what to run, of search,save,journeys (default: all)")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy on the service during the journeys; stacks into DIR")
+    parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument("--db-host", default="127.0.0.1", help="PostgreSQL for the service and the raw baselines: "
+                        "127.0.0.1 (TCP) or a socket directory such as /var/run/postgresql")
     args = parser.parse_args()
     run = uuid.uuid4().hex[:6]
     exchange = env.run_exchange(f"bench_{run}")  # removed with the run's queues afterwards
     tokens = Tokens()
     jwks_server = await tokens.serve()
     pool_size = args.workers * args.db_pool
+    dsn = with_host(env.database_url(f"bench_do_{run}"), args.db_host)
     service = ServiceProcess("dossier", db=f"bench_do_{run}", auth_jwks_url=str(jwks_server.make_url(
         "/.well-known/jwks.json")), event_exchange=exchange, reminder_auto="false", workers=args.workers,
-        db_pool_max=args.db_pool, db_pool_min=1, log_level="WARNING")
-    dsn = env.database_url(f"bench_do_{run}")
+        db_pool_max=args.db_pool, db_pool_min=1, log_level="WARNING", database_url=dsn)
     amqp = None
+    now: dict = {}
     try:
         await service.start(timeout=60)
         amqp = await drain_events(exchange)
@@ -579,63 +888,11 @@ async def main() -> None:
         print(f"\nloaded {args.students:,} students and {args.dossiers:,} dossiers in {shape['seconds']:.1f} s "
               f"({shape['schools']} schools, {shape['classes']:,} classes); service: {args.workers} process(es) x "
               f"{args.db_pool} connections; raw baselines use {pool_size} connections")
-
-        print(f"\n\"mijn leerlingen\" search: {args.users} concurrent users x {args.requests} searches "
-              "(name fragment / full name / leerjaar, page 1 of 25)")
-        await bench_search_raw(dsn, shape, 10, 5, pool_size)  # warm the caches once for both
-        raw, raw_s = await timed(bench_search_raw(dsn, shape, args.users, args.requests, pool_size))
-        http, http_s = await timed(bench_search_http(service.url, tokens, shape, args.users, args.requests))
-        line("raw asyncpg (same statements)", raw, raw_s)
-        line("HTTP /v1/overviews/students(/search)", http, http_s)
-        ratio(http, raw)
-        print(f"\n\"mijn leerlingen\" search, open loop ({args.rate_seconds:g} s per rate; latency from the "
-              "intended send time)")
-        print_table("raw asyncpg (same statements)", [await open_search_raw(dsn, shape, rate, args.rate_seconds,
-                                                                             pool_size) for rate in args.search_rates],
-                    args.target_ms)
-        print_table("HTTP /v1/overviews/students(/search)", [await open_search_http(
-            service.url, tokens, shape, rate, args.rate_seconds) for rate in args.search_rates], args.target_ms)
-        print("\n  the statements' own cost, EXPLAIN (ANALYZE, BUFFERS):")
-        print(await explain_search(dsn, shape))
-
-        print(f"\nsaving a part A section: {args.users} concurrent students x {args.requests} saves (If-Match)")
-        raw_pairs = await saving_students(dsn, args.users, shape, 0)
-        http_pairs = await saving_students(dsn, args.users, shape, args.users)
-        raw, raw_s = await timed(bench_save_raw(dsn, raw_pairs, args.requests, pool_size))
-        http, http_s = await timed(bench_save_http(service.url, tokens, http_pairs, args.requests))
-        line("raw asyncpg (same rows, one tx each)", raw, raw_s)
-        line("HTTP PUT /v1/dossiers/{id}/part-a/{section}", http, http_s)
-        ratio(http, raw)
-        print(f"\nsaving a part A section, open loop ({args.rate_seconds:g} s per rate, every save on a dossier "
-              "of its own)")
-        per_rate = [int(rate * args.rate_seconds) + 1 for rate in args.save_rates]
-        offset, raw_results, http_results = args.users * 2, [], []
-        for rate, n in zip(args.save_rates, per_rate):
-            raw_pairs = await saving_students(dsn, n, shape, offset)
-            http_pairs = await saving_students(dsn, n, shape, offset + n)
-            offset += 2 * n
-            raw_results.append(await open_save_raw(dsn, raw_pairs, rate, args.rate_seconds, pool_size))
-            http_results.append(await open_save_http(service.url, tokens, http_pairs, rate, args.rate_seconds))
-        print_table("raw asyncpg (same rows, one tx each)", raw_results, args.target_ms)
-        print_table("HTTP PUT /v1/dossiers/{id}/part-a/{section}", http_results, args.target_ms)
-
-        print(f"\nthe whole journey: {args.journeys:,} students at once (16 requests each; "
-              f"at most {args.users * 2} HTTP connections)")
-        raw_total = await bench_journeys_raw(dsn, shape, args.journeys, pool_size)
-        http_total = await bench_journeys_http(service.url, tokens, shape, args.journeys, args.users * 2)
-        print(f"  {'raw asyncpg (same rows)':<40} {raw_total:>7.1f} s   "
-              f"{args.journeys * 16 / raw_total:>8,.0f} steps/s")
-        print(f"  {'HTTP (create ... complete)':<40} {http_total:>7.1f} s   "
-              f"{args.journeys * 16 / http_total:>8,.0f} req/s")
-        print(f"  {'ratio HTTP/raw':<40} {http_total / raw_total:>7.1f} x")
-        conn = await asyncpg.connect(dsn)
-        try:
-            completed = await conn.fetchval("SELECT count(*) FROM dossiers WHERE state = 'completed' "
-                                            "AND completed_at > now() - interval '1 hour' AND final ? 'student' "
-                                            "AND final -> 'student' <> '{}'::jsonb")
-        finally:
-            await conn.close()
-        print(f"  check: {completed:,} dossiers completed through the API")
+        steps = {"search": run_searches, "save": run_saves, "journeys": run_journeys}
+        for part in PARTS:
+            if part in args.parts:
+                await steps[part](args, service, tokens, shape, dsn, pool_size, now)
+        print_comparison(now)
     finally:
         await service.stop()
         await jwks_server.close()

@@ -25,8 +25,10 @@ import uuid
 
 import aio_pika
 import aiohttp
+import asyncpg
 
-from bench.openloop import PeakRss, Profiles, RateResult, at_rate, parse_rates, print_table, summarize
+from bench.openloop import (PeakRss, Profiles, RateResult, at_rate, cpu_seconds, parse_rates, print_table,
+                           summarize)
 from bench.stats import pct
 from shared.devtools.smtp_sink import SmtpSink
 from tests.support import env
@@ -79,7 +81,7 @@ async def raw_pika(n: int, in_flight: int = 1000) -> tuple[float, list[float]]:
 
 async def through_services(n: int, concurrency: int, workers: int) -> tuple[float, list[float]]:
     run = uuid.uuid4().hex[:6]
-    async with SmtpSink() as sink:
+    async with SmtpSink(parse=False) as sink:
         # as in production: every event also goes to the archive stream
         identity = await ServiceProcess("identity", db=f"bench_id_{run}", log_level="WARNING",
                                         event_archive=True, **ONE_CLIENT).start()
@@ -137,10 +139,10 @@ async def raw_open_loop(rates: list[float], seconds: float) -> list[RateResult]:
 
 
 async def services_open_loop(rates: list[float], seconds: float, workers: int,
-                             profile: str | None = None) -> tuple[list[RateResult], str, str]:
+                             profile: str | None = None) -> tuple[list[RateResult], str, str, list]:
     """Registrations at each arrival rate; latency from the intended send time to the mail."""
     run = uuid.uuid4().hex[:6]
-    async with SmtpSink() as sink:
+    async with SmtpSink(parse=False) as sink:
         started = time.perf_counter()
         identity = await ServiceProcess("identity", db=f"bench_id_{run}", log_level="WARNING",
                                         event_archive=True, **ONE_CLIENT).start()
@@ -150,12 +152,13 @@ async def services_open_loop(rates: list[float], seconds: float, workers: int,
                                             smtp_connections=8, workers=workers, log_level="WARNING",
                                             db_pool_max=10, consumer_prefetch=100, event_archive=True).start()
         notification_ready = time.perf_counter() - started
-        results = []
+        results, breakdown = [], []
         try:
             memory = PeakRss({"identity": identity.proc.pid, "notification": notification.proc.pid})
             async with memory, aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
                 for rate in rates:
                     tag = f"r{int(rate)}-{run}"
+                    cpu_before = {n: cpu_seconds(p.proc.pid) for n, p in (("identity", identity), ("notification", notification))}
 
                     async def fire(i: int, tag=tag) -> None:
                         async with http.post(identity.url + "/v1/registrations",
@@ -180,14 +183,63 @@ async def services_open_loop(rates: list[float], seconds: float, workers: int,
                         return found
                     await _until(lambda: len(mails()) >= len(rate_run.intended) - rate_run.errors, 120)
                     results.append(summarize(rate_run, mails()))
+                    cpu = {n: (cpu_seconds(p.proc.pid) - cpu_before[n]) / max(1, len(rate_run.intended)) * 1000
+                           for n, p in (("identity", identity), ("notification", notification))}
+                    addresses = {f"ol{i}-{tag}@example.nl": t for i, t in enumerate(rate_run.intended)}
+                    breakdown.append((rate, await stages(f"bench_id_{run}", f"bench_no_{run}", addresses), cpu))
         finally:
             await notification.stop()
             await identity.stop()
     if profile:
         memory_line = memory.report() + f"\n  profile at {max(rates):.0f}/s (py-spy, {profile}):\n" + profiles.report()
-        return results, memory_line, f"start to ready: identity {identity_ready:.1f} s, notification {notification_ready:.1f} s"
+        return results, memory_line, f"start to ready: identity {identity_ready:.1f} s, notification {notification_ready:.1f} s", breakdown
     started_line = f"start to ready: identity {identity_ready:.1f} s, notification {notification_ready:.1f} s"
-    return results, memory.report(), started_line
+    return results, memory.report(), started_line, breakdown
+
+
+# the figures issue 14 gives for the landed main before this work
+OLD = {"closed": "108-204 events/s, p50 2.5-9.7 s (raw ratio 0.07)", "one": "p50 123 ms, p99 226 ms (raw 28 / 46 ms)",
+       "open": "not measured (closed loop only)"}
+
+STAGES = ("request to its transaction", "commit to the relay's claim", "claim to consumed (broker)",
+          "consumed to SMTP accepted")
+
+
+async def stages(identity_db: str, notification_db: str, intended: dict[str, float]) -> dict[str, list[float]]:
+    """Where the time of each event went, from the rows' own timestamps (``now()`` is the start of
+    each transaction): the request's arrival to its transaction (``outbox.created_at``), to the
+    relay's claim (``published_at``), to the consumer's transaction (``inbox.handled_at``), to the
+    outcome written after the SMTP server accepted (``sent_at``). ``intended``: address -> intended
+    send time."""
+    ident = await asyncpg.connect(env.database_url(identity_db))
+    notif = await asyncpg.connect(env.database_url(notification_db))
+    try:
+        outbox = {r["event_id"]: r for r in await ident.fetch(
+            """SELECT event_id, envelope->'data'->>'email' AS email, extract(epoch FROM created_at) AS created,
+                      extract(epoch FROM published_at) AS published FROM outbox WHERE published_at IS NOT NULL""")}
+        handled = {r["event_id"]: r for r in await notif.fetch(
+            """SELECT i.event_id, extract(epoch FROM i.handled_at) AS handled, extract(epoch FROM d.sent_at) AS sent
+               FROM inbox i JOIN deliveries d USING (event_id) WHERE d.sent_at IS NOT NULL""")}
+    finally:
+        await ident.close()
+        await notif.close()
+    out: dict[str, list[float]] = {name: [] for name in STAGES}
+    for event_id, o in outbox.items():
+        h = handled.get(event_id)
+        if h is None or o["email"] not in intended:
+            continue
+        marks = [intended[o["email"]], float(o["created"]), float(o["published"]), float(h["handled"]), float(h["sent"])]
+        for name, a, b in zip(STAGES, marks, marks[1:]):
+            out[name].append(max(0.0, b - a))
+    return out
+
+
+def print_stages(rate: float, found: dict[str, list[float]], cpu: dict[str, float]) -> None:
+    parts = "   ".join(f"{name} {pct(v, .5) * 1000:.1f}/{pct(v, .99) * 1000:.1f}"
+                       for name, v in found.items() if v)
+    costs = ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu.items())
+    print(f"  {rate:>5.0f}/s  p50/p99 ms: {parts}\n"
+          f"          CPU per event (the process's user + system time over the rate's run): {costs}")
 
 
 async def _until(condition, timeout: float) -> None:
@@ -197,7 +249,8 @@ async def _until(condition, timeout: float) -> None:
 
 
 def report(name: str, rate: float, lat: list[float]) -> None:
-    print(f"{name:<44} {rate:>9,.0f}/s   p50 {pct(lat, .5) * 1000:>7.1f} ms   p99 {pct(lat, .99) * 1000:>7.1f} ms")
+    throughput = f"{rate:>9,.0f}/s" if rate else " " * 11
+    print(f"{name:<48} {throughput}   p50 {pct(lat, .5) * 1000:>7.1f} ms   p99 {pct(lat, .99) * 1000:>7.1f} ms")
 
 
 async def main() -> None:
@@ -214,11 +267,13 @@ async def main() -> None:
     args = parser.parse_args()
     try:
         raw_ol = await raw_open_loop(args.rates, args.seconds)
-        svc_ol, memory, started = await services_open_loop(args.rates, args.seconds, args.notification_workers,
+        svc_ol, memory, started, breakdown = await services_open_loop(args.rates, args.seconds, args.notification_workers,
                                                               args.profile)
         if not args.skip_closed_loop:
             raw_rate, raw_lat = await raw_pika(args.requests * 5)
             svc_rate, svc_lat = await through_services(args.requests, args.concurrency, args.notification_workers)
+            _, raw_one = await raw_pika(20, in_flight=1)
+            _, svc_one = await through_services(20, 1, args.notification_workers)
     finally:
         await env.delete_run_queues()
         await env.drop_databases()
@@ -226,6 +281,9 @@ async def main() -> None:
           f"2 cores shared by everything; latency from the intended send time")
     print_table("raw aio-pika publish -> consume (confirms, quorum queue)", raw_ol, args.target_ms)
     print_table("HTTP -> outbox -> broker -> notification -> SMTP sink", svc_ol, args.target_ms)
+    print("  where the time went (from the rows' timestamps):")
+    for rate, found, cpu in breakdown:
+        print_stages(rate, found, cpu)
     print(f"  memory (RSS at rest -> peak): {memory}")
     print(f"  {started}")
     if args.skip_closed_loop:
@@ -236,6 +294,22 @@ async def main() -> None:
     report("HTTP -> outbox -> broker -> SMTP sink", svc_rate, svc_lat)
     print(f"ratio service/raw throughput: {svc_rate / raw_rate:.2f}   "
           f"p50 latency ratio: {statistics.median(svc_lat) / statistics.median(raw_lat):.1f}x")
+    report("20 requests one at a time: raw", 0, raw_one)
+    report("20 requests one at a time: HTTP -> ... -> SMTP", 0, svc_one)
+    best = max((r.rate for r in svc_ol if r.meets(args.target_ms)), default=None)
+    print("\nissue 14's table (before: the landed main of 2026-11-29, same kind of machine) next to this run:")
+    rows = [
+        (f"HTTP -> ... -> SMTP, {args.requests} requests (closed loop)", OLD["closed"],
+         f"{svc_rate:,.0f} events/s, p50 {statistics.median(svc_lat):.2f} s (raw {raw_rate:,.0f}/s, "
+         f"ratio {svc_rate / raw_rate:.2f})"),
+        ("the same, 20 requests one at a time", OLD["one"],
+         f"p50 {pct(svc_one, .5) * 1000:.0f} ms, p99 {pct(svc_one, .99) * 1000:.0f} ms "
+         f"(raw {pct(raw_one, .5) * 1000:.0f} / {pct(raw_one, .99) * 1000:.0f} ms)"),
+        (f"open loop: highest rate with p99 <= {args.target_ms:.0f} ms", OLD["open"],
+         f"{best:.0f}/s" if best else "none of the rates tried"),
+    ]
+    for what, then, now in rows:
+        print(f"  {what:<52} then: {then:<40} now: {now}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,12 @@
 """Consuming domain events: effects and inbox row in one transaction, ack after commit,
 retries through delay queues with growing delays, then parking with the error.
 
+Messages that arrive together are handled together: what came in while the previous transaction
+ran goes into the next one (up to ``batch_max``; one inbox statement and one commit for all of
+them, no waiting for a batch to fill). If anything in such a transaction fails, it is rolled back
+and each of its messages is handled again on its own, as a single message always is, so a failure
+stays the failing message's own (its retries, its parking) and the others go through.
+
 A failure is only the message's fault when the database answers: while the database is
 unreachable (a restart, a failover, a network cut) the messages in hand are held, nothing more is
 taken (the prefetch is full), no retry is spent, and handling resumes by itself once the database
@@ -41,6 +47,14 @@ class NotForUs(Exception):
     the archive, or left in the queue by a binding since removed): acknowledged and ignored."""
 
 
+class _HandlerFailed(Exception):
+    """A handler raised in a transaction of several events: which event, and what it raised."""
+
+    def __init__(self, env: Envelope, error: Exception) -> None:
+        super().__init__(str(error))
+        self.env, self.error = env, error
+
+
 @dataclass(frozen=True)
 class Subscription:
     event_type: str
@@ -49,7 +63,8 @@ class Subscription:
 
 class Consumer:
     def __init__(self, name: str, broker: Broker, pool: asyncpg.Pool, subscriptions: list[Subscription],
-                 *, retry_delays_ms: tuple[int, ...], prefetch: int = 32, queue_type: str = "quorum") -> None:
+                 *, retry_delays_ms: tuple[int, ...], prefetch: int = 32, queue_type: str = "quorum",
+                 batch_max: int = 50, batch_transactions: int = 2) -> None:
         self.name, self.broker, self.pool = name, broker, pool
         self.handlers = {s.event_type: s.handler for s in subscriptions}
         for event_type in self.handlers:
@@ -57,6 +72,9 @@ class Consumer:
         self.topology = QueueTopology(broker.exchange_name, name, tuple(self.handlers), retry_delays_ms,
                                       queue_type=queue_type)
         self.prefetch = prefetch
+        self.batch_max, self.batch_transactions = batch_max, batch_transactions
+        self._waiting: list[tuple[Envelope, BaseModel, asyncio.Future]] = []
+        self._batches: set[asyncio.Task] = set()
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._queue = None
         self._tag: str | None = None
@@ -90,6 +108,8 @@ class Consumer:
             task.cancel()
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=2)
+        if self._batches:  # a transaction of several under way: its outcome (not acked) is kept
+            await asyncio.wait(self._batches, timeout=2)
         if self._probe is not None:
             self._probe.cancel()
         if self._channel is not None and not self._channel.is_closed:
@@ -113,18 +133,98 @@ class Consumer:
                 self._in_flight.discard(task)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
+        if self._database_up.is_set() and self.batch_max > 1:
+            try:
+                env = self._parse(message)
+                payload = self._payload(env)
+            except (PoisonMessage, NotForUs):
+                env = None  # handled (parked, ignored) on the way of a single message
+            if env is not None:
+                outcome = await self._together(env, payload)
+                if isinstance(outcome, bool):
+                    metrics.CONSUMER_MESSAGES.labels(self.name, env.type, "handled" if outcome else "duplicate").inc()
+                    await message.ack()
+                    return
+                # its own handler failed: that try counts (no second run of it); else it is tried alone
+                await self._handle_alone(message, failed=outcome)
+                return
+        await self._handle_alone(message)
+
+    async def _together(self, env: Envelope, payload: BaseModel) -> bool | Exception | None:
+        """Handle the event in the next transaction of several: True (handled), False (a
+        duplicate), its handler's exception (the transaction was rolled back), or None when the
+        transaction failed for another event or another reason (then the caller tries it alone)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((env, payload, future))
+        # a task that is not done looks at the waiting list again after its transaction; one that
+        # is done (its done-callback may not have run yet) never will
+        if sum(1 for task in self._batches if not task.done()) < self.batch_transactions:
+            task = asyncio.create_task(self._run_batches(), name=f"{self.name}-batch")
+            self._batches.add(task)
+            task.add_done_callback(self._batches.discard)
+        return await asyncio.shield(future)
+
+    async def _run_batches(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:self.batch_max], self._waiting[self.batch_max:]
+            fresh, failed = None, None
+            try:
+                fresh = await self._process_batch([(env, payload) for env, payload, _ in batch])
+            except _HandlerFailed as exc:
+                failed = exc
+            except Exception:  # the database, say: each message on its own, where outages are dealt with
+                pass
+            for env, _, future in batch:
+                if future.done():
+                    continue
+                if failed is not None and failed.env is env:
+                    future.set_result(failed.error)
+                else:
+                    future.set_result(None if fresh is None else env.id in fresh)
+
+    async def _process_batch(self, events: list[tuple[Envelope, BaseModel]]) -> set:
+        """One transaction: the inbox rows of all, the handler of each event not seen before (in
+        the order they came); returns the ids handled now."""
+        async with self.pool.acquire(timeout=10) as conn, conn.transaction():
+            new = {r["event_id"] for r in await conn.fetch(
+                """INSERT INTO inbox (consumer, event_id, event_type)
+                   SELECT $1, e, t FROM unnest($2::uuid[], $3::text[]) AS u(e, t)
+                   ON CONFLICT DO NOTHING RETURNING event_id""",
+                self.name, [env.id for env, _ in events], [env.type for env, _ in events])}
+            handled: set = set()
+            for env, payload in events:
+                if env.id not in new or env.id in handled:  # seen before (or twice in this batch)
+                    continue
+                handled.add(env.id)
+                token = request_id_var.set(env.requestid)
+                try:
+                    with self._span(env):
+                        started = time.perf_counter()
+                        try:
+                            await self.handlers[env.type](conn, env, payload)
+                        except Exception as exc:
+                            raise _HandlerFailed(env, exc) from exc
+                        elapsed = time.perf_counter() - started
+                        metrics.CONSUMER_DURATION.labels(self.name, env.type).observe(elapsed)
+                        log.info("event handled", extra=log_fields(type=env.type, ms=round(elapsed * 1000, 1),
+                                                                   together=len(events)))
+                finally:
+                    request_id_var.reset(token)
+        return handled
+
+    async def _handle_alone(self, message: AbstractIncomingMessage, *, failed: Exception | None = None) -> None:
         blips = 0
         while True:
             await wait_event(self._database_up, None)  # during an outage: hold, take nothing new
             try:
+                if failed is not None:  # its try in a transaction of several: dealt with as this one
+                    error, failed = failed, None
+                    raise error
                 env = self._parse(message)
                 token = request_id_var.set(env.requestid)
                 try:
                     # the handler's work, logs, outbox rows and deliveries continue the event's trace
-                    with tracing.span(self.name, f"process {env.type}", kind=tracing.SpanKind.CONSUMER,
-                                      parent=tracing.extract({"traceparent": env.traceparent or ""}),
-                                      attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "process",
-                                                  "messaging.destination.name": env.type}):
+                    with self._span(env):
                         started = time.perf_counter()
                         fresh = await self.process(env)
                         elapsed = time.perf_counter() - started
@@ -206,11 +306,7 @@ class Consumer:
 
     async def process(self, env: Envelope) -> bool:
         """Run the handler once per event id; returns False for a duplicate."""
-        et = lookup(env.type)
-        try:
-            payload = et.payload.model_validate(env.data)
-        except Exception as exc:
-            raise PoisonMessage(f"data past niet bij {env.type}: {exc}") from exc
+        payload = self._payload(env)
         async with self.pool.acquire(timeout=10) as conn, conn.transaction():
             fresh = await conn.fetchval(
                 """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
@@ -220,6 +316,21 @@ class Consumer:
                 return False
             await self.handlers[env.type](conn, env, payload)
         return True
+
+    def _span(self, env: Envelope):
+        """The span of handling ``env``: its handler's work, logs, outbox rows and deliveries
+        continue the event's trace."""
+        return tracing.span(self.name, f"process {env.type}", kind=tracing.SpanKind.CONSUMER,
+                            parent=tracing.extract({"traceparent": env.traceparent or ""}),
+                            attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "process",
+                                        "messaging.destination.name": env.type})
+
+    @staticmethod
+    def _payload(env: Envelope) -> BaseModel:
+        try:
+            return lookup(env.type).payload.model_validate(env.data)
+        except Exception as exc:
+            raise PoisonMessage(f"data past niet bij {env.type}: {exc}") from exc
 
     @staticmethod
     def _attempt(message: AbstractIncomingMessage) -> int:

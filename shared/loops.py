@@ -43,19 +43,39 @@ async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
 
 
 class Wakeup:
-    """A wake-up signal: ``set()`` from anywhere in the loop, ``await wait(timeout)`` in the worker."""
+    """A wake-up signal: ``set()`` from anywhere in the loop, ``await wait(timeout)`` in the worker.
+
+    Each ``set()`` wakes one waiting lane of a worker (up to ``lanes`` wake-ups are kept for lanes
+    not waiting yet): a notification of one new row sets one lane to claim it, not every lane of
+    the worker to claim nothing (a lane that finds more than it can take wakes the next one).
+    ``set_all()`` wakes every lane (stopping)."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._pending = 0
+        self.lanes = 1
 
     def set(self) -> None:
+        self._pending = min(self.lanes, self._pending + 1)
+        self._event.set()
+
+    def set_all(self) -> None:
+        self._pending = self.lanes
         self._event.set()
 
     async def wait(self, timeout: float | None) -> bool:
         """Wait for a wake-up or the timeout and consume the wake-up; True when woken."""
-        woken = await wait_event(self._event, timeout)
-        self._event.clear()
-        return woken
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._pending == 0:
+            self._event.clear()
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            if not await wait_event(self._event, remaining):
+                return False
+        self._pending -= 1
+        if self._pending == 0:
+            self._event.clear()
+        return True
 
     async def ensure(self) -> None:
         """Make sure wake-ups can arrive (nothing to do for an in-process signal)."""
@@ -138,7 +158,7 @@ class Worker:
     def pause(self) -> None:
         """End the background loop after its round; the work can still be driven by calling in."""
         self._stop.set()
-        self.wakeup.set()
+        self.wakeup.set_all()
 
     def stop(self) -> None:
         """Finish or hand back the work in hand, take no new work, end the loop."""
@@ -153,6 +173,7 @@ class Worker:
         """Called after each round, before waiting (e.g. for housekeeping)."""
 
     async def run(self) -> None:
+        self.wakeup.lanes = self.lanes
         if self.lanes == 1:
             await self._loop(0)
             return

@@ -35,7 +35,14 @@ async def check_choice(conn: asyncpg.Connection, choice: dict[str, str]) -> dict
         return {**NO_CHOICE, "choice_kind": kind, "other_school_name": choice["school_name"],
                 "other_school_city": choice.get("school_city")}
     institution_id = _uuid(choice["institution_id"], "Kies een school uit de lijst.")
-    school = await conn.fetchrow("SELECT kind FROM schools WHERE school_id = $1", institution_id)
+    try:  # looked up with the school (one statement); a wrong one is refused below, in its turn
+        wanted = uuid.UUID(str(choice["programme_id"])) if choice.get("programme_id") else None
+    except ValueError:
+        wanted = None
+    school = await conn.fetchrow(
+        """SELECT s.kind, p.programme_id IS NOT NULL AS found, p.crebo, p.offered FROM schools s
+           LEFT JOIN programmes p ON p.programme_id = $2 AND p.institution_id = s.school_id
+           WHERE s.school_id = $1""", institution_id, wanted)
     if school is None:
         raise ChoiceError("Deze school staat niet in de lijst. Kies een school uit de lijst, of vul de school "
                           "in bij 'Een school die niet in de lijst staat'.")
@@ -43,9 +50,7 @@ async def check_choice(conn: asyncpg.Connection, choice: dict[str, str]) -> dict
         if school["kind"] != "mbo":
             raise ChoiceError("Kies voor een mbo-opleiding een mbo-instelling.")
         programme_id = _uuid(choice["programme_id"], "Kies een opleiding uit de lijst.")
-        programme = await conn.fetchrow(
-            "SELECT crebo, offered FROM programmes WHERE programme_id = $1 AND institution_id = $2",
-            programme_id, institution_id)
+        programme = school if school["found"] else None
         if programme is None or not programme["offered"]:
             raise ChoiceError("Deze opleiding wordt niet (meer) aangeboden door deze school. Kies een opleiding uit de lijst.")
         if programme["crebo"] != choice["crebo"]:
@@ -57,9 +62,7 @@ async def check_choice(conn: asyncpg.Connection, choice: dict[str, str]) -> dict
     programme_id = None
     if choice.get("programme_id"):
         programme_id = _uuid(choice["programme_id"], "Kies een geldige opleiding.")
-        offered = await conn.fetchval(
-            "SELECT offered FROM programmes WHERE programme_id = $1 AND institution_id = $2 AND crebo IS NULL",
-            programme_id, institution_id)
+        offered = school["found"] and school["crebo"] is None and school["offered"]
         if not offered:
             raise ChoiceError("Dit leerjaar of profiel wordt niet (meer) aangeboden door deze school. Kies er een "
                               "uit de lijst.")

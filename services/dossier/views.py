@@ -12,7 +12,7 @@ from services.dossier import store
 from services.dossier.context import forms_for, today
 from services.dossier.domain import workflow as wf
 from services.dossier.domain.names import full_name
-from services.dossier.domain.progress import step_progress
+from services.dossier.domain.progress import Progress
 from services.dossier.routes.common import etag
 from services.dossier.schemas import (
     AgreementInfo,
@@ -25,7 +25,6 @@ from services.dossier.schemas import (
     ParentInfo,
     StudentInfo,
 )
-from shared.forms.model import section_progress
 
 SCHOOL_ROLES = ("student", "mentor", "counsellor")
 
@@ -122,23 +121,26 @@ async def dossier_view(conn: asyncpg.Connection, row: Mapping[str, Any], role: s
     part_b_dossier: dict[str, dict] = {}
     versions: dict[str, int] = {}
     by_part = {"part_a": part_a, "part_b_student": part_b_student, "part_b_dossier": part_b_dossier}
-    for section in await store.sections(conn, row["id"]):
-        by_part[section["part"]][section["section_id"]] = section["answers"]
-        versions[section["section_id"]] = section["version"]
+    rows = await store.all_sections(conn, row)
+    for section in rows:
+        if not section["living"]:
+            by_part[section["part"]][section["section_id"]] = section["answers"]
+            versions[section["section_id"]] = section["version"]
     if not status.part_b_approved:  # not sent yet: the student's living part B, not a copy
         part_b_student.clear()
-        for section in await store.student_part_b(conn, row["student_id"]):
-            part_b_student[section["section_id"]] = section["answers"]
-            versions[section["section_id"]] = section["version"]
+        for section in rows:
+            if section["living"]:
+                part_b_student[section["section_id"]] = section["answers"]
+                versions[section["section_id"]] = section["version"]
     answers = {**part_a, **part_b_student, **part_b_dossier}
-    step = step_progress(row["state"], part_a_form, part_b_form, answers)
+    counted = Progress(part_a_form, part_b_form, answers)  # each section validated once for both figures
+    step = counted.step(row["state"])
     if not part_a_visible:  # a draft the student has not sent to anyone: the school sees how far, not what
         part_a.clear()
         versions = {k: v for k, v in versions.items() if k not in {s.id for s in part_a_form.sections}}
     shown = (list(part_a_form.sections) if part_a_visible else []) + (
         list(part_b_form.sections) if part_b_visible else [])
-    progress = {s.id: section_progress(part_a_form if s.part == "part_a" else part_b_form, s.id, answers.get(s.id, {}))
-                for s in shown}
+    progress = {s.id: counted.section(part_a_form if s.part == "part_a" else part_b_form, s.id) for s in shown}
     for s in shown:
         versions.setdefault(s.id, 0)
     if not part_b_visible:

@@ -3,9 +3,10 @@ shared claim mechanism (``shared/claims.py``), so any number of notification pro
 work and a mail in hand is never taken over by another.
 
 - Each SMTP connection is a lane: it claims a few due deliveries under a claim token, sends them
-  one by one and records each outcome as soon as the server answered (``WHERE claim_token``), so
-  a crash can repeat at most the one mail per connection that was accepted but not yet recorded,
-  and that repeat has the same Message-ID (made from the delivery id alone).
+  one by one and records each outcome as soon as the server answered (``WHERE claim_token``;
+  the outcomes of all lanes of the moment in one statement, ``outcomes.py``) before its next
+  mail, so a crash can repeat at most the one mail per connection that was accepted but not yet
+  recorded, and that repeat has the same Message-ID (made from the delivery id alone).
 - Every kind of failure has an attempt limit and ends ``failed`` with its error and its kind
   (``error_kind``): an SMTP 5xx at once, a mail that cannot be made at once, SMTP 4xx and lost
   connections after ``delivery_max_attempts``, and a mail whose sending keeps crashing the
@@ -27,6 +28,7 @@ from typing import Callable
 
 import asyncpg
 
+from services.notification.outcomes import Outcome, OutcomeWriter
 from services.notification.settings import NotificationSettings
 from services.notification.smtp import PermanentFailure, SmtpPool, TemporaryFailure, Unbuildable
 from services.notification.templates import render
@@ -34,8 +36,7 @@ from shared import metrics, tracing
 from shared.claims import ClaimTable, LeaseKeeper
 from shared.logs import describe_error, log_fields, request_id_var
 from shared.sealing import SealError
-from shared.db import UNREACHABLE
-from shared.loops import NotifyWakeup, Worker, backoff
+from shared.loops import NotifyWakeup, Worker
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,6 @@ DELIVERIES = ClaimTable(
     order="next_attempt_at",
     returning="id, template, recipient, context, attempts, request_id, traceparent, claim_token")
 
-RECORD = f"""UPDATE deliveries SET status = $3, last_error = $4, error_kind = $5, claim_token = NULL,
-                    lease_until = NULL, sent_at = CASE WHEN $3 = 'sent' THEN now() END,
-                    context = CASE WHEN $3 IN ('sent', 'failed') THEN '{{}}'::jsonb ELSE context END,
-                    next_attempt_at = now() + coalesce($6::interval, interval '0')
-             WHERE {DELIVERIES.held()}"""
 HAND_BACK = f"""UPDATE deliveries SET status = 'pending', claim_token = NULL, lease_until = NULL,
                        attempts = greatest(attempts - 1, 0), next_attempt_at = now()
                 WHERE id = ANY($1::uuid[]) AND claim_token = $2 AND {DELIVERIES.claimed}"""
@@ -89,6 +85,7 @@ class DeliveryWorker(Worker):
         self.retry_delay = retry_delay or functools.partial(
             default_retry_delay, base_seconds=settings.delivery_retry_base_seconds)
         self.keeper = LeaseKeeper(pool, DELIVERIES, timedelta(seconds=settings.delivery_lease_seconds))
+        self.outcomes = OutcomeWriter(pool, DELIVERIES)
         self.claim_size = settings.delivery_claim_size
         self.lost_claims = 0  # outcomes that found their claim gone (counted, logged)
         self._next_housekeeping = 0.0
@@ -124,6 +121,8 @@ class DeliveryWorker(Worker):
                 rows = await self.keeper.claim(token, self.claim_size)
                 if not rows:
                     return worked
+                if len(rows) == self.claim_size:
+                    self.wake()  # there may be more: the next idle lane claims them meanwhile
                 for i, row in enumerate(rows):
                     if self.stopping:
                         await self._hand_back(token, rows[i:])
@@ -184,26 +183,14 @@ class DeliveryWorker(Worker):
         return row["id"], "pending", error, None, self.retry_delay(row["attempts"])
 
     async def _record(self, token: uuid.UUID, outcome: tuple) -> None:
-        """Write the outcome as its claim's holder. While the database is away the outcome is
-        kept and written once it is back (the claim is still ours unless another worker took the
-        mail after the lease ran out: then it is counted as lost)."""
-        delivery_id, status, error, kind, delay = outcome
-        failures = 0
-        while True:
-            try:
-                async with self.pool.acquire(timeout=10) as conn:
-                    result = await conn.execute(RECORD, delivery_id, token, status, error, kind, delay)
-                break
-            except UNREACHABLE as exc:
-                failures += 1
-                if failures == 1:
-                    log.warning("database unreachable: the outcome waits", extra=log_fields(
-                        delivery_id=str(delivery_id), error=type(exc).__name__))
-                await asyncio.sleep(backoff(failures))
-        if result.endswith(" 0"):
+        """Write the outcome as its claim's holder (with the other lanes' outcomes of the moment:
+        ``outcomes.py``). While the database is away the outcome is kept and written once it is
+        back (the claim is still ours unless another worker took the mail after the lease ran
+        out: then it is counted as lost)."""
+        if not await self.outcomes.write(token, Outcome(*outcome)):
             self.lost_claims += 1
             log.warning("delivery outcome not recorded: the claim was lost", extra=log_fields(
-                delivery_id=str(delivery_id), status=status))
+                delivery_id=str(outcome[0]), status=outcome[1]))
 
     async def _hand_back(self, token: uuid.UUID, rows: list[asyncpg.Record]) -> None:
         """Stopping: the claimed but unsent deliveries go back at once, their claim not counted."""

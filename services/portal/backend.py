@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from services.portal import sessions
-from shared.app import SETTINGS
 from shared import tracing
+from shared.app import SETTINGS
 from shared.auth import VERIFIER, Principal
 from shared.problems import Problem
 
@@ -84,7 +85,11 @@ class Reply:
 
 async def http_client(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=app[SETTINGS].backend_timeout_seconds)
-    app[HTTP] = aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=100))
+    # one session for every backend and every visitor: its connections stay open (keep-alive) and are
+    # reused by the next call. No cookie jar: the APIs work with bearer tokens, and a cookie one
+    # visitor's call got must never go along with another visitor's call.
+    app[HTTP] = aiohttp.ClientSession(timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(),
+                                      connector=aiohttp.TCPConnector(limit=300, limit_per_host=100))
     yield
     await app[HTTP].close()
 
@@ -117,7 +122,7 @@ async def raw_call(request: web.Request, service: str, method: str, path: str, *
                 body = await r.read()
                 reply = Reply(r.status, dict(r.headers), body, r.content_type)
             span.set_attribute("http.response.status_code", reply.status)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         log.warning("backend unreachable", extra={"fields": {"service": service, "error": type(exc).__name__}})
         raise BackendDown(service) from None
     if reply.status >= 500:
@@ -162,26 +167,54 @@ async def refresh(request: web.Request, session: sessions.Session) -> None:
     raise LoginRequired("Je sessie is verlopen. Log opnieuw in.")
 
 
+def _expiring(session: sessions.Session) -> bool:
+    expires = session.access_expires_at
+    return expires is None or expires - REFRESH_MARGIN < datetime.now(UTC)
+
+
+async def _refresh_once(request: web.Request, session: sessions.Session, stale: str | None) -> None:
+    """Refresh unless another call of this page did so while we waited (its token is not ``stale``)."""
+    async with session.refresh_lock:
+        if session.access_token == stale:
+            await refresh(request, session)
+
+
 async def call(request: web.Request, service: str, method: str, path: str, **kwargs: Any) -> Reply:
     """A call as the signed-in person; the access token is refreshed when (nearly) expired."""
     session = sessions.current(request)
     if session is None or not session.logged_in:
         raise LoginRequired()
-    expires = session.access_expires_at
-    if expires is None or expires - REFRESH_MARGIN < datetime.now(UTC):
-        await refresh(request, session)
+    if _expiring(session):
+        async with session.refresh_lock:
+            if _expiring(session):
+                await refresh(request, session)
+    token = session.access_token
     try:
-        return await raw_call(request, service, method, path, token=session.access_token, **kwargs)
+        return await raw_call(request, service, method, path, token=token, **kwargs)
     except ApiError as err:
         if err.status != 401:
             raise
-    await refresh(request, session)  # the token was refused (revoked, keys rotated): once more
+    await _refresh_once(request, session, token)  # the token was refused (revoked, keys rotated): once more
     try:
         return await raw_call(request, service, method, path, token=session.access_token, **kwargs)
     except ApiError as err:
         if err.status == 401:
             await sessions.log_out(request)
             raise LoginRequired("Je sessie is verlopen. Log opnieuw in.") from None
+        raise
+
+
+async def together(*calls: Awaitable[Any]) -> list[Any]:
+    """The API calls of one page at the same time (a page costs the slowest call, not their sum).
+    The first failure cancels the others and is raised as it is (LoginRequired, ApiError,
+    BackendDown), so the page's error handling stays what it is for one call."""
+    tasks = [asyncio.ensure_future(c) for c in calls]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         raise
 
 

@@ -63,11 +63,29 @@ def _state(value: Any) -> str:
     return STATE_LABELS.get(str(value), str(value or ""))
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """``row.name`` on the API's JSON (dicts) without the exception Jinja's own lookup raises first
+    (it tries the attribute, then the key): the same answer, a third of a page's rendering less."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 @cache
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
-                             autoescape=jinja2.select_autoescape(default=True),
-                             undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
+    # templates are compiled once per process and kept (no stat of every template on every page:
+    # they change only with a new release, which restarts the process)
+    env = _Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                       autoescape=jinja2.select_autoescape(default=True), auto_reload=False, cache_size=-1,
+                       undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(static=static_url, role_labels=ROLE_LABELS)
     env.filters.update(when=_when, day=_day, state=_state)
     return env

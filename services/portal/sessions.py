@@ -8,15 +8,17 @@ keeps only a SHA-256 hash, and the CSRF token is derived from the id as well. A 
 alone opens no session, no link and no form."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import logging
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from cryptography.exceptions import InvalidTag
@@ -71,6 +73,8 @@ class Session:
     refresh_token: str | None = None
     access_expires_at: datetime | None = None
     dirty: bool = False
+    # the API calls of one page may run at the same time: one of them refreshes the tokens
+    refresh_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
     @property
     def logged_in(self) -> bool:
@@ -116,6 +120,20 @@ def _row_to_session(row, key: bytes, csrf_token: str) -> Session:
                    refresh_token=tokens.get("refresh"), access_expires_at=row["access_expires_at"])
 
 
+# One round trip per page: the live row, and "last seen" moved on only when it is more than a
+# sixtieth of the idle time old (a minute for an hour), so most pages read the row without writing
+# it. A session may so end up to that sixtieth before the full idle time: never later.
+TOUCH_PARTS = 60
+_LOAD = """
+    WITH live AS (
+        SELECT id_hash, data, principal, tokens, access_expires_at, last_seen_at FROM portal_sessions
+        WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval),
+    touched AS (
+        UPDATE portal_sessions s SET last_seen_at = now() FROM live
+        WHERE s.id_hash = live.id_hash AND live.last_seen_at < now() - $3::interval)
+    SELECT id_hash, data, principal, tokens, access_expires_at FROM live"""
+
+
 async def _load(request: web.Request) -> Session | None:
     cookie = request.cookies.get(request.app[SETTINGS].session_cookie)
     if not cookie or len(cookie) > 100:
@@ -123,10 +141,7 @@ async def _load(request: web.Request) -> Session | None:
     settings = request.app[SETTINGS]
     idle = timedelta(minutes=settings.session_idle_minutes)
     async with request.app[DB].acquire(timeout=10) as conn:
-        row = await conn.fetchrow(
-            """UPDATE portal_sessions SET last_seen_at = now()
-               WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
-               RETURNING *""", _hash(cookie), idle)
+        row = await conn.fetchrow(_LOAD, _hash(cookie), idle, idle / TOUCH_PARTS)
     if row is None:
         return None
     try:

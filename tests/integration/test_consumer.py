@@ -124,3 +124,64 @@ async def test_message_that_is_not_an_envelope_is_parked_at_once(unique):
 
 async def _count_equals(pool, n):
     return await _count(pool) == n
+
+
+async def test_events_arriving_together_are_handled_in_shared_transactions_each_once(unique):
+    """A burst (with every event also delivered twice) goes through in transactions of several
+    events: each effect once, fewer transactions than events, and a failing handler among them
+    costs the others nothing."""
+    async with database(f"consumer_batch_{unique}") as (pool, dsn), broker(f"ex.{unique}") as b:
+        async with pool.acquire() as conn:
+            await conn.execute("CREATE TABLE effects (event_id uuid, email text, tx bigint)")
+        runs: dict[str, int] = {}
+
+        async def handler(conn, envelope, data):
+            runs[str(data.email)] = runs.get(str(data.email), 0) + 1
+            if str(data.email) == "kapot@example.nl":
+                raise RuntimeError("kapot")
+            await conn.execute("INSERT INTO effects VALUES ($1, $2, txid_current())", envelope.id, str(data.email))
+
+        consumer = Consumer("batch", b, pool, [Subscription(EVENT, handler)], retry_delays_ms=(100,), prefetch=100)
+        await consumer.start()
+        events = [Envelope(source="/test", type=EVENT, data=sample_event(i).model_dump(mode="json")) for i in range(300)]
+        broken = Envelope(source="/test", type=EVENT,
+                          data=sample_event().model_copy(update={"email": "kapot@example.nl"}).model_dump(mode="json"))
+        await asyncio.gather(*(b.publish(EVENT, e.model_dump_json().encode(), message_id=str(e.id))
+                               for e in [*events[:150], broken, *events[150:], *events]))
+        assert await _eventually(lambda: _count(pool, "SELECT count(DISTINCT event_id) FROM effects"), 30)
+
+        async def all_in():
+            return await _count(pool) == 300
+        assert await _eventually(all_in, 30)
+        await asyncio.sleep(0.5)
+        assert await _count(pool) == 300  # each once, the duplicates too
+        assert await _count(pool, "SELECT count(DISTINCT tx) FROM effects") < 300 / 2
+        parked = await list_parked(env.AMQP_URL, f"ex.{unique}", "batch")
+
+        async def broken_parked():
+            parked[:] = await list_parked(env.AMQP_URL, f"ex.{unique}", "batch")
+            return len(parked) == 1
+        assert await _eventually(broken_parked, 15)
+        assert parked[0].message_id == str(broken.id) and parked[0].attempts == 2
+        assert runs["kapot@example.nl"] == 2  # its first try and its one retry: never run twice per try
+        await consumer.stop()
+
+
+async def test_an_event_handed_in_as_the_last_transaction_ends_is_not_left_behind(unique):
+    """The next event comes in just after the only transaction under way has finished (before its
+    task is cleared away): a new transaction takes it, it does not wait for ever."""
+    async with database(f"consumer_gap_{unique}") as (pool, dsn), broker(f"ex.{unique}") as b:
+        seen = []
+
+        async def handler(conn, envelope, data):
+            seen.append(envelope.id)
+
+        consumer = Consumer("gap", b, pool, [Subscription(EVENT, handler)], retry_delays_ms=(100,),
+                            batch_transactions=1)
+        first = Envelope(source="/test", type=EVENT, data=sample_event(1).model_dump(mode="json"))
+        # the state just after the only transaction's task ended, before its done-callback ran
+        ended = asyncio.create_task(asyncio.sleep(0))
+        await ended
+        consumer._batches.add(ended)
+        assert await asyncio.wait_for(consumer._together(first, consumer._payload(first)), 10) is True
+        assert seen == [first.id]

@@ -37,8 +37,10 @@ def run_exchange(tag: str) -> str:
     return f"{EXCHANGE}.{tag}"
 
 
-def _names(kind: str) -> list[str]:
-    proc = subprocess.Popen(["rabbitmqctl", "-q", f"list_{kind}", "name"], stdout=subprocess.PIPE,
+def rabbitmq_list(kind: str, *columns: str) -> list[list[str]]:
+    """``rabbitmqctl -q list_<kind> <columns>``: one row of fields per line (header left out);
+    nothing when rabbitmqctl does not answer within a minute."""
+    proc = subprocess.Popen(["rabbitmqctl", "-q", f"list_{kind}", *columns], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=60)
@@ -46,7 +48,11 @@ def _names(kind: str) -> list[str]:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return []
-    return [line.strip() for line in out.decode().splitlines()[1:] if line.strip()]
+    return [line.split() for line in out.decode().splitlines()[1:] if line.strip()]
+
+
+def _names(kind: str) -> list[str]:
+    return [row[0] for row in rabbitmq_list(kind, "name")]
 
 
 async def delete_run_queues() -> int:

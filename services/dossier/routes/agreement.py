@@ -15,7 +15,7 @@ from services.dossier.domain.progress import step_progress
 from services.dossier.reminders import issue_reminder
 from services.dossier.routes.common import (
     STAFF_ROLES,
-    Actor,
+    answer_changed,
     answer_dossier,
     api,
     check_version,
@@ -83,13 +83,13 @@ async def save(request: web.Request) -> web.Response:
     require_student_link(principal)
     dossier_id = uuid_param(request, "dossier_id")
     body = await read_body(request, AgreementBody)
-    async with locked_dossier(request, principal, dossier_id) as (conn, row):
+    async with locked_dossier(request, principal, dossier_id, with_sections=True) as (conn, row):
         check_version(request, row["version"])
         run(wf.save_agreement, store.status_of(row), wf.Role.STUDENT)
         remark = (body.remark or "").strip() or None
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
-        await store.change_dossier(conn, row, actor, "agreement_saved", sets={"agreement_remark": remark})
-        return await answer_dossier(conn, dossier_id, "student")
+        actor = await store.actor_of(conn, principal, row)
+        updated = await store.change(conn, row, actor, "agreement_saved", sets={"agreement_remark": remark})
+        return await answer_changed(conn, row, updated, "student", same_sections=True)
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/parent-link",
@@ -115,7 +115,7 @@ async def send_parent_link(request: web.Request) -> web.Response:
         await conn.execute("INSERT INTO parent_links (id, dossier_id, email, expires_at) VALUES ($1, $2, $3, $4)",
                            link_id, dossier_id, parent_email, expires_at)
         token = parent_links.sign(request.app[PARENT_SECRET], link_id, expires_at)
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        actor = await store.actor_of(conn, principal, row)
         await store.change_dossier(conn, row, actor, "parent_review_requested",
                                    sets={"parent_email": parent_email, "parent_informed_at": now()})
         await request.app[OUTBOX].add(conn, ParentReviewRequested(
@@ -142,7 +142,7 @@ async def back_to_part_a(request: web.Request) -> web.Response:
         await conn.execute("DELETE FROM dossier_sections WHERE dossier_id = $1 AND part = 'part_b_student'", dossier_id)
         part_a, part_b = forms_for(row["form_version"], row["part_b_form_version"])
         answers = await dossier_answers(conn, {**row, "part_b_approved": False})
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        actor = await store.actor_of(conn, principal, row)
         await store.change_dossier(conn, row, actor, "returned_to_part_a", status=new, sets={
             "parent_remark": None, "parent_decided_at": None, "parent_informed_at": None,
             "agreement_remark": None, "warm_handover": False, "contact_wanted": False, "part_b_sent_at": None,
@@ -160,7 +160,7 @@ async def complete(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     require_student_link(principal)
     dossier_id = uuid_param(request, "dossier_id")
-    async with locked_dossier(request, principal, dossier_id) as (conn, row):
+    async with locked_dossier(request, principal, dossier_id, with_sections=True) as (conn, row):
         check_version(request, row["version"])
         new = run(wf.complete, store.status_of(row), wf.Role.STUDENT, parent_rule=wf.ParentRule(row["parent_rule"]),
                   date_of_birth=_birth_date(row), today=today(), parent_informed=row["parent_informed_at"] is not None)
@@ -170,13 +170,13 @@ async def complete(request: web.Request) -> web.Response:
         completed_at = now()
         final = {"student": student.model_dump(mode="json"), "choice": choice.model_dump(mode="json")}
         await revoke_parent_links(conn, dossier_id)
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
-        await store.change_dossier(conn, row, actor, "completed", status=new,
-                                   sets={"completed_at": completed_at, "progress": 100, "final": final})
+        actor = await store.actor_of(conn, principal, row)
+        updated = await store.change(conn, row, actor, "completed", status=new,
+                                     sets={"completed_at": completed_at, "progress": 100, "final": final})
         if hands_over(choice) or choice.institution_id is None:
             # the receiving school does not take part: nobody there gets it (no inbox, no event, no
             # mail); the student and the mentor hand the PDF over (issue 11, item 5)
-            return await answer_dossier(conn, dossier_id, "student")
+            return await answer_changed(conn, row, updated, "student", same_sections=True)
         await feed_store.enter(conn, dossier_id, choice.institution_id, completed_at)  # the pull API (issue 12)
         await request.app[OUTBOX].add(conn, DossierCompleted(
             dossier_id=dossier_id, completed_at=completed_at, school_year=row["school_year"],
@@ -190,7 +190,7 @@ async def complete(request: web.Request) -> web.Response:
                                      date_of_birth=student.date_of_birth),
             school=CompletedSchool(school_id=row["school_id"], name=row["school_name"] or "", brin=row["school_brin"]),
             warm_handover=row["warm_handover"], contact_wanted=row["contact_wanted"]), subject=str(dossier_id))
-        return await answer_dossier(conn, dossier_id, "student")
+        return await answer_changed(conn, row, updated, "student", same_sections=True)
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/reminders",
@@ -201,7 +201,7 @@ async def remind(request: web.Request) -> web.Response:
     dossier_id = uuid_param(request, "dossier_id")
     async with locked_dossier(request, principal, dossier_id) as (conn, row):
         run(wf.send_reminder, store.status_of(row), workflow_role(principal))
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        actor = await store.actor_of(conn, principal, row)
         if not await issue_reminder(request.app, conn, row, automatic=False, actor=actor, day=today()):
             raise Problem(409, "Deze leerling heeft vandaag al een herinnering gekregen.", code="already-reminded")
     return json_response({"dossier_id": str(dossier_id), "reminded": True}, status=202)

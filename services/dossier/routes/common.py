@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import asyncpg
 from aiohttp import web
@@ -94,20 +95,26 @@ def require_student_link(principal: Principal) -> uuid.UUID:
 
 @asynccontextmanager
 async def locked_dossier(request: web.Request, principal: Principal | None, dossier_id: uuid.UUID, *,
-                         student_lock: bool = False) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Record]]:
-    """One transaction around a change: the dossier row locked (404 when not the caller's).
+                         student_lock: bool = False, with_sections: bool = False,
+                         ) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Record]]:
+    """One transaction around a change: the dossier row locked (404 when not the caller's);
+    ``with_sections``: loaded with its sections (``store.all_sections``).
 
     ``student_lock``: the change touches the student-specific part B, which is shared by the
-    student's dossiers; then the student is locked first (``store.lock_student``), before any
-    dossier, the one order every such transaction follows, so they cannot deadlock."""
+    student's dossiers; then the student is locked first (``store.lock_dossier_student``), before
+    any dossier, the one order every such transaction follows, so they cannot deadlock."""
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
         if student_lock:
-            row = await store.load_dossier(conn, principal, dossier_id)
-            await store.lock_student(conn, row["student_id"])
-        row = await store.load_dossier(conn, principal, dossier_id, lock=True)
-        if row["student_active"] is False and row["state"] != "completed":
-            raise Problem(409, LEFT_SCHOOL, code="student-left")
+            await store.lock_dossier_student(conn, dossier_id)
+        row = await store.load_dossier(conn, principal, dossier_id, lock=True, with_sections=with_sections)
+        check_changeable(row)
         yield conn, row
+
+
+def check_changeable(row: Mapping[str, Any]) -> None:
+    """409 when the dossier's student left the school (the dossier is read-only then)."""
+    if row["student_active"] is False and row["state"] != "completed":
+        raise Problem(409, LEFT_SCHOOL, code="student-left")
 
 
 # a student the school marked as left (identity.student_changed: active false): their dossiers stay
@@ -116,10 +123,20 @@ LEFT_SCHOOL = ("Deze leerling staat niet meer ingeschreven bij de school. Het do
                "gedownload, maar niet meer worden gewijzigd.")
 
 
-async def answer_dossier(conn: asyncpg.Connection, dossier_id: uuid.UUID, role: str, status: int = 200) -> web.Response:
-    """The dossier as ``role`` sees it now, with its ETag (a change's own answer: no view is audited)."""
+async def answer_dossier(conn: asyncpg.Connection, dossier_id: uuid.UUID, role: str, status: int = 200, *,
+                        row: Mapping[str, Any] | None = None) -> web.Response:
+    """The dossier as ``role`` sees it now, with its ETag (a change's own answer: no view is audited).
+    ``row``: the dossier as it is now in this transaction (``store.changed``), so it is not loaded again."""
     from services.dossier.views import dossier_view
 
-    row = await store.load_dossier(conn, None, dossier_id)
+    if row is None:
+        row = await store.load_dossier(conn, None, dossier_id)
     view = await dossier_view(conn, row, role)
     return json_response(view, status=status, headers={"ETag": view.etag})
+
+
+async def answer_changed(conn: asyncpg.Connection, row: Mapping[str, Any], updated: Mapping[str, Any],
+                         role: str, *, same_sections: bool = False) -> web.Response:
+    """``answer_dossier`` after ``store.change`` returned ``updated`` for the loaded ``row``
+    (``same_sections``: no section changed since ``row`` had its sections read)."""
+    return await answer_dossier(conn, row["id"], role, row=store.changed(row, updated, same_sections=same_sections))

@@ -91,6 +91,20 @@ async def list_own(request: web.Request) -> web.Response:
     return json_response(DossierList(dossiers=[summary(r) for r in rows]))
 
 
+CREATE = """
+WITH d AS (INSERT INTO dossiers (id, student_id, school_id, school_year, form_version, part_b_form_version,
+                                 created_by, updated_by, progress, choice_kind, institution_id, programme_id,
+                                 other_school_name, other_school_city)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)),
+     s AS (INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version, updated_by)
+           SELECT $1, x.section_id, 'part_a', x.answers, x.progress, 1, $7
+           FROM unnest($14::text[], $15::jsonb[], $16::int[]) AS x(section_id, answers, progress)),
+     h AS (INSERT INTO history (dossier_id, action, actor_role, actor_account_id, actor_name, from_state, to_state)
+           VALUES ($1, 'created', $17, $7, $18, NULL, 'part_a'))
+INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what)
+VALUES ('change', $17, $7, $19, $1, $2, 'created')"""
+
+
 @api.route("POST", "/v1/dossiers", summary="Nieuw dossier starten (één per aanmelding)", body=CreateDossier,
            response=DossierView, status=201, tags=TAGS, auth=True, statuses=(409,))
 async def create(request: web.Request) -> web.Response:
@@ -102,7 +116,9 @@ async def create(request: web.Request) -> web.Response:
     part_a, part_b = forms_for(school_year)
     dossier_id = uuid.uuid4()
     async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        student = await conn.fetchrow("SELECT * FROM students WHERE student_id = $1", student_id)
+        student = await conn.fetchrow(
+            "SELECT *, concat_ws(' ', roepnaam, nullif(tussenvoegsel, ''), achternaam) AS full_name FROM students "
+            "WHERE student_id = $1", student_id)
         if student is None or not student["active"]:
             raise Problem(409, "Je leerlinggegevens zijn nog niet bij ons bekend. Probeer het over een paar minuten "
                                "opnieuw of vraag je mentor om hulp.", code="student-unknown")
@@ -123,26 +139,20 @@ async def create(request: web.Request) -> web.Response:
             section = next(s for s in part_a.sections if programme_field in s.fields)
             sections[section.id] = {programme_field.id: cleaned}
         progress = step_progress("part_a", part_a, part_b, sections)
+        actor = Actor.of(principal, principal.name or student["full_name"])
+        # the dossier, its first sections, its history and audit rows: one statement
         await conn.execute(
-            """INSERT INTO dossiers (id, student_id, school_id, school_year, form_version, part_b_form_version,
-                   created_by, updated_by, progress, choice_kind, institution_id, programme_id,
-                   other_school_name, other_school_city)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)""",
-            dossier_id, student_id, student["school_id"], school_year, part_a.school_year, part_b.school_year,
+            CREATE, dossier_id, student_id, student["school_id"], school_year, part_a.school_year, part_b.school_year,
             principal.account_id, progress, sets.get("choice_kind"), sets.get("institution_id"),
-            sets.get("programme_id"), sets.get("other_school_name"), sets.get("other_school_city"))
-        for section_id, answers in sections.items():
-            await conn.execute(
-                """INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version, updated_by)
-                   VALUES ($1, $2, 'part_a', $3, $4, 1, $5)""",
-                dossier_id, section_id, answers, section_progress(part_a, section_id, answers), principal.account_id)
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
-        await store.history(conn, dossier_id, actor, "created", None, "part_a")
-        await store.audit(conn, actor, "change", "created", dossier_id=dossier_id, student_id=student_id)
+            sets.get("programme_id"), sets.get("other_school_name"), sets.get("other_school_city"),
+            list(sections), list(sections.values()),
+            [section_progress(part_a, section_id, answers) for section_id, answers in sections.items()],
+            actor.role, actor.name, actor.ref)
         await request.app[OUTBOX].add(conn, DossierCreated(
             dossier_id=dossier_id, student_id=student_id, school_id=student["school_id"], school_year=school_year),
             subject=str(dossier_id))
-        response = await answer_dossier(conn, dossier_id, "student", status=201)
+        row = await store.load_dossier(conn, None, dossier_id, with_sections=True)
+        response = await answer_dossier(conn, dossier_id, "student", status=201, row=row)
     response.headers["Location"] = f"/v1/dossiers/{dossier_id}"
     return response
 
@@ -221,7 +231,7 @@ async def archive(request: web.Request) -> web.Response:
     async with locked_dossier(request, principal, dossier_id) as (conn, row):
         check_version(request, row["version"])
         new = run(wf.archive, store.status_of(row), workflow_role(principal))
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        actor = await store.actor_of(conn, principal, row)
         await store.change_dossier(conn, row, actor, "archived", status=new, sets={"archived_at": now()})
         await request.app[OUTBOX].add(conn, DossierArchived(
             dossier_id=dossier_id, student_id=row["student_id"], by_role=principal.role, school_id=row["school_id"],
@@ -237,7 +247,7 @@ async def reactivate(request: web.Request) -> web.Response:
     async with locked_dossier(request, principal, dossier_id) as (conn, row):
         check_version(request, row["version"])
         new = run(wf.reactivate, store.status_of(row), workflow_role(principal))
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        actor = await store.actor_of(conn, principal, row)
         await store.change_dossier(conn, row, actor, "reactivated", status=new, sets={"archived_at": None})
         await request.app[OUTBOX].add(conn, DossierReactivated(
             dossier_id=dossier_id, student_id=row["student_id"], by_role=principal.role, school_id=row["school_id"],

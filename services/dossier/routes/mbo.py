@@ -106,7 +106,7 @@ async def handle(request: web.Request, principal: Principal, dossier_id, *, chec
         if idempotent and row["handled_at"] is not None:
             return await answer_dossier(conn, dossier_id, "mbo_staff")
         new = run(wf.mark_handled, store.status_of(row), wf.Role.MBO_STAFF)
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        actor = await store.actor_of(conn, principal, row)
         handled_at = now()
         await store.change_dossier(conn, row, actor, "handled", status=new,
                                    sets={"handled_at": handled_at, "handled_by_name": actor.name})

@@ -13,12 +13,13 @@ from services.dossier.catalogue import NO_CHOICE, ChoiceError, check_choice
 from services.dossier.context import dossier_url, forms_for, now
 from services.dossier.domain import workflow as wf
 from services.dossier.domain.names import full_name
-from services.dossier.domain.progress import step_progress
+from services.dossier.domain.progress import Progress, step_progress
 from services.dossier.routes.common import (
     STAFF_ROLES,
-    Actor,
+    answer_changed,
     answer_dossier,
     api,
+    check_changeable,
     check_version,
     etag,
     locked_dossier,
@@ -33,7 +34,7 @@ from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
 from shared.auth import require
 from shared.events.dossier_events import DossierResetToPartA, PartASubmitted
-from shared.forms.model import FieldType, Form, Section, UnknownSection, missing_required, section_progress, validate_section
+from shared.forms.model import FieldType, Form, Section, UnknownSection, missing_required, validate_section
 from shared.problems import Problem
 
 TAGS = ("deel A",)
@@ -63,16 +64,19 @@ def clean_answers(form: Form, section_id: str, answers: Mapping[str, Any]) -> di
     return {k: v for k, v in cleaned.items() if v is not None}
 
 
-async def dossier_answers(conn: asyncpg.Connection, row: Mapping[str, Any]) -> dict[str, dict]:
-    """Every answer of the dossier by section: part A, part B of this dossier, and the
-    student-specific part B (the copy once sent, the student's living one before)."""
-    answers: dict[str, dict] = {}
-    for section in await store.sections(conn, row["id"]):
-        answers[section["section_id"]] = section["answers"]
-    if not row["part_b_approved"]:
-        for section in await store.student_part_b(conn, row["student_id"]):
-            answers[section["section_id"]] = section["answers"]
+def answers_of(rows, part_b_approved: bool) -> dict[str, dict]:
+    """Every answer by section of the rows of ``store.all_sections``: part A, part B of this dossier,
+    and the student-specific part B (the copy once sent, the student's living one before)."""
+    answers = {r["section_id"]: r["answers"] for r in rows if not r["living"]}
+    if not part_b_approved:
+        answers.update((r["section_id"], r["answers"]) for r in rows if r["living"])
     return answers
+
+
+async def dossier_answers(conn: asyncpg.Connection, row: Mapping[str, Any]) -> dict[str, dict]:
+    """Every answer of the dossier by section (``answers_of``), as they are now: from the row when it
+    was loaded with its sections and none changed since, else read in one statement."""
+    return answers_of(await store.all_sections(conn, row), row["part_b_approved"])
 
 
 def student_name(row: Mapping[str, Any]) -> str:
@@ -90,33 +94,57 @@ async def save_section(request: web.Request) -> web.Response:
     dossier_id = uuid_param(request, "dossier_id")
     section_id = request.match_info["section_id"]
     body = await read_body(request, SectionAnswers)
-    async with locked_dossier(request, principal, dossier_id) as (conn, row):
-        part_a, part_b = forms_for(row["form_version"], row["part_b_form_version"])
-        section = section_of(part_a, section_id, "part_a")
-        saved = {r["section_id"]: r for r in await store.sections(conn, dossier_id)}
-        current = saved[section_id]["version"] if section_id in saved else 0
-        check_version(request, current, "Dit onderdeel")
-        run(wf.save_part_a, store.status_of(row), wf.Role.STUDENT)
-        answers = clean_answers(part_a, section_id, body.answers)
-        sets: dict[str, Any] = {}
-        programme = next((f for f in section.fields if f.type == FieldType.PROGRAMME), None)
-        if programme is not None:
-            sets = {**NO_CHOICE, "first_choice": bool(answers.get(FIRST_CHOICE_FIELD, False))}
-            if programme.id in answers:
-                try:
-                    sets.update(await check_choice(conn, answers[programme.id]))
-                except ChoiceError as exc:
-                    raise invalid({programme.id: str(exc)}) from None
-        progress = section_progress(part_a, section_id, answers)
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
-        version = await store.save_section(conn, dossier_id, section_id, "part_a", answers, progress, current, actor)
-        part_a_answers = {k: r["answers"] for k, r in saved.items() if r["part"] == "part_a"} | {section_id: answers}
-        sets["progress"] = step_progress("part_a", part_a, part_b, part_a_answers)
-        dossier_version = await store.change_dossier(conn, row, actor, "part_a_saved", sets=sets,
-                                                     detail={"section": section_id})
-    return json_response(SectionSaved(section_id=section_id, version=version, progress=progress, answers=answers,
-                                      dossier_version=dossier_version, step_progress=sets["progress"]),
-                         headers={"ETag": etag(version)})
+    # optimistic first: read the dossier with its sections, then write only if it is still at the
+    # version read (two round trips, no transaction); should someone else change it in between, read
+    # again, and the last try waits for the lock
+    for _ in range(OPTIMISTIC_TRIES):
+        async with request.app[DB].acquire(timeout=10) as conn:
+            row = await store.load_dossier(conn, principal, dossier_id, with_sections=True)
+            check_changeable(row)
+            saved = await _save_part_a(request, conn, principal, row, section_id, body, if_version=row["version"])
+        if saved is not None:
+            break
+    else:
+        async with locked_dossier(request, principal, dossier_id, with_sections=True) as (conn, row):
+            saved = await _save_part_a(request, conn, principal, row, section_id, body)
+    assert saved is not None
+    return json_response(saved, headers={"ETag": etag(saved.version)})
+
+
+OPTIMISTIC_TRIES = 2
+
+
+async def _save_part_a(request: web.Request, conn: asyncpg.Connection, principal, row: Mapping[str, Any],
+                       section_id: str, body: SectionAnswers, *, if_version: int | None = None) -> SectionSaved | None:
+    """Check and write one part A section of the loaded dossier ``row``; None when ``if_version``
+    found the dossier changed since it was read (nothing written then)."""
+    part_a, part_b = forms_for(row["form_version"], row["part_b_form_version"])
+    section = section_of(part_a, section_id, "part_a")
+    saved = {r["section_id"]: r for r in await store.all_sections(conn, row) if not r["living"]}
+    current = saved[section_id]["version"] if section_id in saved else 0
+    check_version(request, current, "Dit onderdeel")
+    run(wf.save_part_a, store.status_of(row), wf.Role.STUDENT)
+    answers = clean_answers(part_a, section_id, body.answers)
+    sets: dict[str, Any] = {}
+    programme = next((f for f in section.fields if f.type == FieldType.PROGRAMME), None)
+    if programme is not None:
+        sets = {**NO_CHOICE, "first_choice": bool(answers.get(FIRST_CHOICE_FIELD, False))}
+        if programme.id in answers:
+            try:
+                sets.update(await check_choice(conn, answers[programme.id]))
+            except ChoiceError as exc:
+                raise invalid({programme.id: str(exc)}) from None
+    actor = await store.actor_of(conn, principal, row)
+    part_a_answers = {k: r["answers"] for k, r in saved.items() if r["part"] == "part_a"} | {section_id: answers}
+    counted = Progress(part_a, part_b, part_a_answers)
+    progress = counted.section(part_a, section_id)
+    sets["progress"] = counted.step("part_a")
+    updated = await store.change(conn, row, actor, "part_a_saved", sets=sets, detail={"section": section_id},
+                                 section=(section_id, "part_a", answers, progress, current), if_version=if_version)
+    if updated is None:
+        return None
+    return SectionSaved(section_id=section_id, version=updated["section_version"], progress=progress,
+                        answers=answers, dossier_version=updated["version"], step_progress=sets["progress"])
 
 
 @api.route("GET", "/v1/me/mentors", summary="De mentoren van mijn klas (om deel A naar te versturen)",
@@ -142,6 +170,7 @@ async def submit(request: web.Request) -> web.Response:
     async with locked_dossier(request, principal, dossier_id) as (conn, row):
         check_version(request, row["version"])
         part_a, part_b = forms_for(row["form_version"], row["part_b_form_version"])
+        row = store.with_sections(row, await store.all_sections(conn, row))  # read after the lock; kept for the answer
         answers = await dossier_answers(conn, row)
         mentors = {str(m["staff_id"]): m for m in await conn.fetch(
             "SELECT staff_id, name, email FROM class_mentors WHERE class_id = $1", row["class_id"])}
@@ -149,8 +178,8 @@ async def submit(request: web.Request) -> web.Response:
                   missing=missing_required(part_a, "part_a", answers),
                   mentor_id=str(body.mentor_id) if body.mentor_id else None, class_mentor_ids=set(mentors))
         mentor = mentors[new.mentor_id]
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
-        await store.change_dossier(conn, row, actor, "part_a_submitted", status=new, sets={
+        actor = await store.actor_of(conn, principal, row)
+        updated = await store.change(conn, row, actor, "part_a_submitted", status=new, sets={
             "mentor_id": mentor["staff_id"], "mentor_name": mentor["name"], "submitted_at": now(),
             "progress": step_progress("part_b", part_a, part_b, answers)}, detail={"mentor": mentor["name"]})
         await request.app[OUTBOX].add(conn, PartASubmitted(
@@ -158,7 +187,7 @@ async def submit(request: web.Request) -> web.Response:
             mentor_staff_id=mentor["staff_id"], mentor_name=mentor["name"], mentor_email=mentor["email"],
             student_name=student_name(row), class_name=row["class_name"], choice_name=choice_name(choice_info(row)),
             dossier_url=dossier_url(request.app, dossier_id)), subject=str(dossier_id))
-        return await answer_dossier(conn, dossier_id, "student")
+        return await answer_changed(conn, row, updated, "student", same_sections=True)
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/reset-to-part-a",
@@ -172,7 +201,7 @@ async def reset(request: web.Request) -> web.Response:
         new = run(wf.reset_to_part_a, store.status_of(row), workflow_role(principal))
         part_a, part_b = forms_for(row["form_version"], row["part_b_form_version"])
         answers = await dossier_answers(conn, row)
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
+        actor = await store.actor_of(conn, principal, row)
         await store.change_dossier(conn, row, actor, "reset_to_part_a", status=new,
                                    sets={"progress": step_progress("part_a", part_a, part_b, answers)})
         await request.app[OUTBOX].add(conn, DossierResetToPartA(

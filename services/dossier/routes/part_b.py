@@ -19,6 +19,7 @@ from services.dossier.routes.common import (
     STAFF_ROLES,
     STUDENT_NOT_FOUND,
     Actor,
+    answer_changed,
     answer_dossier,
     api,
     check_version,
@@ -28,7 +29,7 @@ from services.dossier.routes.common import (
     uuid_param,
     workflow_role,
 )
-from services.dossier.routes.part_a import clean_answers, dossier_answers, section_of
+from services.dossier.routes.part_a import answers_of, clean_answers, dossier_answers, section_of
 from services.dossier.schemas import DossierView, SectionAnswers, SectionSaved
 from shared.api import json_response, read_body
 from shared.app import DB, OUTBOX
@@ -42,11 +43,15 @@ WARM_HANDOVER_FIELD, CONTACT_FIELD = "opp", "contactnodig"
 
 async def _save_student_part(request: web.Request, conn: asyncpg.Connection, principal: Principal,
                              student_id: uuid.UUID, form: Form, section_id: str, raw: Mapping[str, Any],
-                             actor: Actor) -> tuple[int, int, dict]:
+                             actor: Actor, *, current: int | None = None,
+                             progress_set_after: uuid.UUID | None = None) -> tuple[int, int, dict]:
     """Save a section of the student-specific part B (the student is locked by the caller) and
-    bring the progress of the student's dossiers in part B up to date."""
-    current = await conn.fetchval("SELECT version FROM student_part_b WHERE student_id = $1 AND section_id = $2",
-                                  student_id, section_id) or 0
+    bring the progress of the student's dossiers in part B up to date. ``current``: its version as
+    read under the student lock, when the caller has it; ``progress_set_after``: a dossier whose
+    progress the caller sets itself right after."""
+    if current is None:
+        current = await conn.fetchval("SELECT version FROM student_part_b WHERE student_id = $1 AND section_id = $2",
+                                      student_id, section_id) or 0
     check_version(request, current, "Dit onderdeel")
     run(wf.save_part_b_student, workflow_role(principal))
     answers = clean_answers(form, section_id, raw)
@@ -57,7 +62,8 @@ async def _save_student_part(request: web.Request, conn: asyncpg.Connection, pri
         check_version(request, current + 1, "Dit onderdeel")
     await store.audit(conn, actor, "change", "part_b_student_saved:" + section_id, student_id=student_id)
     for dossier in await conn.fetch(
-            "SELECT * FROM dossiers WHERE student_id = $1 AND state = 'part_b' ORDER BY id", student_id):
+            "SELECT * FROM dossiers WHERE student_id = $1 AND state = 'part_b' AND id IS DISTINCT FROM $2 ORDER BY id",
+            student_id, progress_set_after):
         part_a, part_b = forms_for(dossier["form_version"], dossier["part_b_form_version"])
         answers_all = await dossier_answers(conn, dossier)
         await conn.execute("UPDATE dossiers SET progress = $2 WHERE id = $1", dossier["id"],
@@ -110,12 +116,13 @@ async def save_student_part(request: web.Request) -> web.Response:
 
 
 async def _start(request: web.Request, conn: asyncpg.Connection, row: Mapping[str, Any], actor: Actor,
-                 principal: Principal, new: wf.DossierStatus, action: str, sets: dict, detail: dict | None) -> int:
-    version = await store.change_dossier(conn, row, actor, action, status=new, sets=sets, detail=detail)
+                 principal: Principal, new: wf.DossierStatus, action: str, sets: dict, detail: dict | None,
+                 section: tuple | None = None) -> asyncpg.Record:
+    updated = await store.change(conn, row, actor, action, status=new, sets=sets, detail=detail, section=section)
     if new.part_b_started and not row["part_b_started"]:
         await request.app[OUTBOX].add(conn, PartBStarted(
             dossier_id=row["id"], student_id=row["student_id"], by_staff_id=principal.staff_id), subject=str(row["id"]))
-    return version
+    return updated
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/part-b/start",
@@ -128,9 +135,10 @@ async def start(request: web.Request) -> web.Response:
         check_version(request, row["version"])
         new = run(wf.start_part_b, store.status_of(row), workflow_role(principal))
         if not row["part_b_started"]:
-            actor = Actor.of(principal, await store.actor_name(conn, principal))
-            await _start(request, conn, row, actor, principal, new, "part_b_started", {}, None)
-        return await answer_dossier(conn, dossier_id, principal.role)
+            actor = await store.actor_of(conn, principal, row)
+            updated = await _start(request, conn, row, actor, principal, new, "part_b_started", {}, None)
+            return await answer_changed(conn, row, updated, principal.role)
+        return await answer_dossier(conn, dossier_id, principal.role, row=row)
 
 
 @api.route("PUT", "/v1/dossiers/{dossier_id}/part-b/{section_id}",
@@ -142,36 +150,42 @@ async def save_section(request: web.Request) -> web.Response:
     dossier_id = uuid_param(request, "dossier_id")
     section_id = request.match_info["section_id"]
     body = await read_body(request, SectionAnswers)
-    async with locked_dossier(request, principal, dossier_id, student_lock=True) as (conn, row):
+    async with locked_dossier(request, principal, dossier_id, student_lock=True, with_sections=True) as (conn, row):
         part_a, part_b = forms_for(row["form_version"], row["part_b_form_version"])
         section = section_of(part_b, section_id, "part_b")
         status = store.status_of(row)
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
-        dossier_version = None
+        actor = await store.actor_of(conn, principal, row)
+        dossier_version = step = None
         if section.part == "part_b_student":
+            # the student's part B as loaded under the student lock (while part B was not sent)
+            living = None if row["part_b_approved"] else store.loaded_sections(row)
+            current = None if living is None else next(
+                (r["version"] for r in living if r["living"] and r["section_id"] == section_id), 0)
+            starts = status.state == wf.State.PART_B and not status.archived
             version, progress, answers = await _save_student_part(
-                request, conn, principal, row["student_id"], part_b, section_id, body.answers, actor)
-            if status.state == wf.State.PART_B and not status.archived:
+                request, conn, principal, row["student_id"], part_b, section_id, body.answers, actor,
+                current=current, progress_set_after=row["id"] if starts else None)
+            if starts:
                 new = run(wf.start_part_b, status, workflow_role(principal))
-                answers_all = await dossier_answers(conn, row)
-                dossier_version = await _start(
-                    request, conn, row, actor, principal, new, "part_b_saved",
-                    {"progress": step_progress("part_b", part_a, part_b, answers_all)}, {"section": section_id})
+                answers_all = (await dossier_answers(conn, store.without_sections(row)) if living is None
+                               else answers_of(living, False) | {section_id: answers})
+                step = step_progress("part_b", part_a, part_b, answers_all)
+                dossier_version = (await _start(request, conn, row, actor, principal, new, "part_b_saved",
+                                                {"progress": step}, {"section": section_id}))["version"]
         else:
-            current = await conn.fetchval(
-                "SELECT version FROM dossier_sections WHERE dossier_id = $1 AND section_id = $2",
-                dossier_id, section_id) or 0
+            sections = await store.all_sections(conn, row)
+            current = next((r["version"] for r in sections if not r["living"] and r["section_id"] == section_id), 0)
             check_version(request, current, "Dit onderdeel")
             new = run(wf.save_part_b_dossier, status, workflow_role(principal))
             answers = clean_answers(part_b, section_id, body.answers)
             progress = section_progress(part_b, section_id, answers)
-            version = await store.save_section(conn, dossier_id, section_id, section.part, answers, progress,
-                                               current, actor)
-            answers_all = await dossier_answers(conn, row)
-            dossier_version = await _start(
-                request, conn, row, actor, principal, new, "part_b_saved",
-                {"progress": step_progress("part_b", part_a, part_b, answers_all)}, {"section": section_id})
-        step = await conn.fetchval("SELECT progress FROM dossiers WHERE id = $1", dossier_id)
+            answers_all = answers_of(sections, row["part_b_approved"]) | {section_id: answers}
+            step = step_progress("part_b", part_a, part_b, answers_all)
+            updated = await _start(request, conn, row, actor, principal, new, "part_b_saved", {"progress": step},
+                                   {"section": section_id}, (section_id, section.part, answers, progress, current))
+            version, dossier_version = updated["section_version"], updated["version"]
+        if step is None:
+            step = await conn.fetchval("SELECT progress FROM dossiers WHERE id = $1", dossier_id)
     return json_response(SectionSaved(section_id=section_id, version=version, progress=progress, answers=answers,
                                       dossier_version=dossier_version, step_progress=step),
                          headers={"ETag": etag(version)})
@@ -183,7 +197,7 @@ async def save_section(request: web.Request) -> web.Response:
 async def send(request: web.Request) -> web.Response:
     principal = await require(request, *STAFF_ROLES)
     dossier_id = uuid_param(request, "dossier_id")
-    async with locked_dossier(request, principal, dossier_id, student_lock=True) as (conn, row):
+    async with locked_dossier(request, principal, dossier_id, student_lock=True, with_sections=True) as (conn, row):
         check_version(request, row["version"])
         _, part_b = forms_for(row["form_version"], row["part_b_form_version"])
         answers = await dossier_answers(conn, row)
@@ -198,8 +212,8 @@ async def send(request: web.Request) -> web.Response:
         assessment: dict = {}
         for section in part_b.sections_of("part_b_dossier"):
             assessment.update(answers.get(section.id, {}))
-        actor = Actor.of(principal, await store.actor_name(conn, principal))
-        await store.change_dossier(conn, row, actor, "part_b_sent", status=new, sets={
+        actor = await store.actor_of(conn, principal, row)
+        updated = await store.change(conn, row, actor, "part_b_sent", status=new, sets={
             "part_b_sent_at": now(), "progress": 0,
             "warm_handover": assessment.get(WARM_HANDOVER_FIELD) is True,
             "contact_wanted": assessment.get(CONTACT_FIELD) is True})
@@ -207,4 +221,4 @@ async def send(request: web.Request) -> web.Response:
             dossier_id=dossier_id, student_id=row["student_id"], student_email=row["student_email"],
             student_name=row["roepnaam"] or "leerling", mentor_name=actor.name,
             dossier_url=dossier_url(request.app, dossier_id)), subject=str(dossier_id))
-        return await answer_dossier(conn, dossier_id, principal.role)
+        return await answer_changed(conn, row, updated, principal.role)

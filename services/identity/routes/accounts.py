@@ -90,39 +90,50 @@ async def register(request: web.Request) -> web.Response:
         bsn = normalize_bsn(body.bsn)
     except BsnError as exc:
         raise _invalid("bsn", str(exc)) from None
-    settings, vault, outbox = settings_of(request), request.app[VAULT], request.app[OUTBOX]
+    settings, vault = settings_of(request), request.app[VAULT]
     email = normalize_email(str(body.email))
     bsn_hmac = vault.bsn_hash(bsn)
     ip_key = vault.lookup_hash(client_ip(request), purpose="register-ip")
     limits = register_limits(settings)
-    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
-        # every registration counts for the client's address (as a failure counts for a login);
-        # then at most one mail per address per interval. Beyond either, nothing is sent, and the
-        # answer is the same.
-        counted = await throttle.reserve(conn, [("register-ip", ip_key, limits)])
-        if counted:
-            await throttle.failed(conn, "register-ip", ip_key, limits)
-        if counted and await mail_allowed(conn, vault, "register", email, settings.mail_repeat_seconds):
-            owner = await conn.fetchrow("SELECT id, email FROM accounts WHERE email = $1", email)
-            if owner is not None:
-                await _exists_notice(conn, outbox, settings, owner)
-            else:
-                token_id = uuid.uuid4()
-                token, expires_at = await issue_email_token(
-                    conn, purpose="verification", email=email,
-                    ttl=timedelta(hours=settings.verification_ttl_hours),
-                    bsn_ciphertext=vault.encrypt_bsn(bsn), bsn_hmac=bsn_hmac, token_id=token_id)
-                await outbox.add(conn, VerificationRequested(
-                    verification_id=token_id, email=email, expires_at=expires_at,
-                    verify_url=settings.link(f"/account/verifieren?token={token}")), subject=str(token_id))
-            # the account bound to this BSN (a redeemed code): its owner hears that someone tried
-            bound = await conn.fetchrow(
-                """SELECT a.id, a.email FROM accounts a JOIN students s ON s.account_id = a.id
-                   WHERE a.bsn_hmac = $1 AND s.bsn_hmac = $1 AND a.email <> $2""", bsn_hmac, email)
-            if bound is not None and await mail_allowed(conn, vault, "exists", bound["email"],
-                                                        settings.mail_repeat_seconds):
-                await _exists_notice(conn, outbox, settings, bound)
+    async with request.app[DB].acquire(timeout=10) as conn:
+        # every registration counts for the client's address (as a failure counts for a login),
+        # in a statement of its own (a school's network behind one address waits for no one's
+        # transaction); then at most one mail per address per interval. Beyond either, nothing is
+        # sent, and the answer is the same.
+        if await throttle.count_failure(conn, "register-ip", ip_key, limits):
+            async with conn.transaction():
+                if await mail_allowed(conn, vault, "register", email, settings.mail_repeat_seconds):
+                    await _mail_registration(conn, request, bsn, email, bsn_hmac)
     return json_response(Detail(detail=REGISTERED), status=202)
+
+
+# the account of the address typed in, and the account bound to the BSN (a redeemed code) when it
+# is another: one round trip
+_OWNERS = """SELECT id, email, true AS own FROM accounts WHERE email = $2
+             UNION ALL
+             (SELECT a.id, a.email, false FROM accounts a JOIN students s ON s.account_id = a.id
+              WHERE a.bsn_hmac = $1 AND s.bsn_hmac = $1 AND a.email <> $2 LIMIT 1)"""
+
+
+async def _mail_registration(conn: asyncpg.Connection, request: web.Request, bsn: str, email: str,
+                             bsn_hmac: bytes) -> None:
+    settings, vault, outbox = settings_of(request), request.app[VAULT], request.app[OUTBOX]
+    rows = await conn.fetch(_OWNERS, bsn_hmac, email)
+    owner = next((r for r in rows if r["own"]), None)
+    bound = next((r for r in rows if not r["own"]), None)
+    if owner is not None:
+        await _exists_notice(conn, outbox, settings, owner)
+    else:
+        token_id = uuid.uuid4()
+        token, expires_at = await issue_email_token(
+            conn, purpose="verification", email=email, ttl=timedelta(hours=settings.verification_ttl_hours),
+            bsn_ciphertext=vault.encrypt_bsn(bsn), bsn_hmac=bsn_hmac, token_id=token_id)
+        await outbox.add(conn, VerificationRequested(
+            verification_id=token_id, email=email, expires_at=expires_at,
+            verify_url=settings.link(f"/account/verifieren?token={token}")), subject=str(token_id))
+    # the account bound to this BSN (a redeemed code): its owner hears that someone tried
+    if bound is not None and await mail_allowed(conn, vault, "exists", bound["email"], settings.mail_repeat_seconds):
+        await _exists_notice(conn, outbox, settings, bound)
 
 
 async def _exists_notice(conn: asyncpg.Connection, outbox, settings: IdentitySettings, owner: asyncpg.Record) -> None:

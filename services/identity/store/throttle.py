@@ -38,6 +38,15 @@ def wait_seconds(failures: str, soft: str, max_delay: str) -> str:
             f"ELSE least({max_delay}::float8, power(2.0, least({failures} - {soft}, 60))) END)")
 
 
+# the counter takes one more try now: not blocked, below ``hard`` (failures and tries in flight),
+# and the wait after the last failure is over ($4 hard, $5 soft, $6 max_delay)
+_TAKES_A_TRY = f"""coalesce(t.blocked_until <= clock_timestamp(), true)
+      AND CASE WHEN {_STALE} THEN {_FLYING} < $4
+               ELSE t.failures + {_FLYING} < $4
+                    AND extract(epoch FROM clock_timestamp() - t.last_failure_at)
+                        >= {wait_seconds('t.failures', '$5', '$6')}
+          END"""
+
 _RESERVE = f"""
     INSERT INTO throttle AS t (scope, key, failures, window_started_at, last_failure_at, in_flight, in_flight_at)
     VALUES ($1, $2, 0, clock_timestamp(), clock_timestamp(), 1, clock_timestamp())
@@ -47,12 +56,7 @@ _RESERVE = f"""
         blocked_until = NULL,
         in_flight = {_FLYING} + 1,
         in_flight_at = clock_timestamp()
-    WHERE coalesce(t.blocked_until <= clock_timestamp(), true)
-      AND CASE WHEN {_STALE} THEN {_FLYING} < $4
-               ELSE t.failures + {_FLYING} < $4
-                    AND extract(epoch FROM clock_timestamp() - t.last_failure_at)
-                        >= {wait_seconds('t.failures', '$5', '$6')}
-          END
+    WHERE {_TAKES_A_TRY}
     RETURNING t.in_flight"""
 
 _FAILED = f"""
@@ -67,6 +71,24 @@ _FAILED = f"""
         blocked_until = CASE WHEN (CASE WHEN {_STALE} THEN 1 ELSE t.failures + 1 END) >= $4
                              THEN greatest(t.blocked_until, clock_timestamp() + $5::interval)
                              WHEN {_STALE} THEN NULL ELSE t.blocked_until END"""
+
+
+# reserve and failed at once (a try that counts as a failure whatever comes of it): the counter's
+# row as ``_RESERVE`` then ``_FAILED`` leave it, in one statement. $7 the block.
+_COUNT_FAILURE = f"""
+    INSERT INTO throttle AS t (scope, key, failures, window_started_at, last_failure_at, blocked_until)
+    VALUES ($1, $2, 1, clock_timestamp(), clock_timestamp(),
+            CASE WHEN $4 <= 1 THEN clock_timestamp() + $7::interval END)
+    ON CONFLICT (scope, key) DO UPDATE SET
+        failures = CASE WHEN {_STALE} THEN 1 ELSE t.failures + 1 END,
+        window_started_at = CASE WHEN {_STALE} THEN clock_timestamp() ELSE t.window_started_at END,
+        last_failure_at = clock_timestamp(),
+        in_flight = {_FLYING},
+        in_flight_at = clock_timestamp(),
+        blocked_until = CASE WHEN (CASE WHEN {_STALE} THEN 1 ELSE t.failures + 1 END) >= $4
+                             THEN clock_timestamp() + $7::interval END
+    WHERE {_TAKES_A_TRY}
+    RETURNING true"""
 
 
 class _Refused(Exception):
@@ -94,6 +116,21 @@ async def reserve(conn: asyncpg.Connection, checks: list[tuple[str, bytes, Limit
 async def failed(conn: asyncpg.Connection, scope: str, key: bytes, limits: Limits) -> None:
     """Settle a counted try as a failure: one failure more; at ``hard`` failures the key is blocked."""
     await conn.execute(_FAILED, scope, key, limits.window, limits.hard, limits.block)
+    await _forget_now_and_then(conn)
+
+
+async def count_failure(conn: asyncpg.Connection, scope: str, key: bytes, limits: Limits) -> bool:
+    """``reserve`` and ``failed`` in one statement, for a try that counts as a failure whatever
+    comes of it (a registration); True when the counter took it. Call it on a connection outside
+    any transaction: the counter's row is then locked for this one statement only, so tries on
+    one key (a school's network behind one address) do not wait for each other's work."""
+    counted = await conn.fetchval(_COUNT_FAILURE, scope, key, limits.window, limits.hard, limits.soft,
+                                  limits.max_delay, limits.block)
+    await _forget_now_and_then(conn)
+    return bool(counted)
+
+
+async def _forget_now_and_then(conn: asyncpg.Connection) -> None:
     if random.random() < 0.01:  # now and then, forget counters nobody has touched for a day
         await conn.execute("DELETE FROM throttle WHERE last_failure_at < now() - interval '1 day' "
                            "AND (blocked_until IS NULL OR blocked_until < now())")

@@ -39,9 +39,9 @@ async def dashboard(request: web.Request) -> web.Response:
     number = page_number(request)
     q = sessions.current(request).get("worklist_q", "")
     size = request.app[SETTINGS].page_size
-    data = await api_dossier.worklist(request, q=q, class_id=None, page=number, page_size=size)
+    data, counts = await backend.together(
+        api_dossier.worklist(request, q=q, class_id=None, page=number, page_size=size), api_dossier.counts(request))
     items, page = paged(data, number, size, "dossiers")
-    counts = await api_dossier.counts(request)
     return await render(request, "staff_dashboard.html", {"title": "Te behandelen", "items": items,
                                                           "page": page, "counts": counts, "q": q,
                                                           "principal": principal})
@@ -66,19 +66,17 @@ async def students(request: web.Request) -> web.Response:
     year = request.query.get("leerjaar", "")
     archived = request.query.get("gearchiveerd") == "1"
     number = page_number(request)
-    data = await api_dossier.my_students(request, q=q, class_id=valid_id(class_id) if class_id else None,
-                                         leerjaar=int(year) if year.isdigit() else None, page=number,
-                                         page_size=request.app[SETTINGS].page_size, archived=archived)
+    data, classes = await backend.together(
+        api_dossier.my_students(request, q=q, class_id=valid_id(class_id) if class_id else None,
+                                leerjaar=int(year) if year.isdigit() else None, page=number,
+                                page_size=request.app[SETTINGS].page_size, archived=archived),
+        _classes_or_none(request))
     items, page = paged(data, number, request.app[SETTINGS].page_size, "students")
     # "+" opens a student's row with every dossier, archived ones too (a link: it works without script)
     opened = valid_id(request.query["open"]) if request.query.get("open") else None
     dossiers = None
     if opened and any(str(s.get("student_id")) == opened for s in items):
         dossiers = await api_dossier.student_dossiers(request, opened)
-    try:
-        classes = await api_identity.classes(request)
-    except (ApiError, backend.BackendDown):
-        classes = []
     years = sorted({str(c.get("school_year")) for c in classes if c.get("school_year")})
     filters = [(k, v) for k, v in (("klas", class_id), ("leerjaar", year), ("gearchiveerd", "1" if archived else ""))
                if v]
@@ -89,6 +87,14 @@ async def students(request: web.Request) -> web.Response:
         "year": year, "archived": archived, "classes": classes, "years": years, "base": base,
         "here": "/school/leerlingen?" + "".join(f"{k}={v}&" for k, v in here), "opened": opened,
         "dossiers": dossiers})
+
+
+async def _classes_or_none(request: web.Request) -> list[dict]:
+    """The class filter's choices; without them (identity away) the list works all the same."""
+    try:
+        return await api_identity.classes(request)
+    except (ApiError, backend.BackendDown):
+        return []
 
 
 @routes.post("/school/leerlingen")

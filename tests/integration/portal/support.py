@@ -32,3 +32,9 @@ async def portal_login(http: aiohttp.ClientSession, email: str, password: str) -
     async with http.post("/inloggen", data={"email": email, "password": password, "csrf_token": token},
                          allow_redirects=False) as r:
         assert r.status == 303, await r.text()
+
+
+async def portal_client(system) -> aiohttp.ClientSession:
+    """A browser-like client of a whole system's portal (its own cookie jar)."""
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[system.portal_url])
+    return aiohttp.ClientSession(base_url=system.portal_url, cookie_jar=jar)

@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from services.portal import sessions
 from tests.browser.system import PASSWORD, open_system, seed
-from tests.integration.portal.support import portal_login
+from tests.integration.portal.support import portal_client, portal_login
 from tests.support import env
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -27,11 +27,6 @@ async def world():
         system = await open_system(stack)
         demo = await seed(system)
         yield system, demo
-
-
-async def _client(system) -> aiohttp.ClientSession:
-    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[system.portal_url])
-    return aiohttp.ClientSession(base_url=system.portal_url, cookie_jar=jar)
 
 
 async def _login(http: aiohttp.ClientSession, email: str) -> None:
@@ -66,7 +61,7 @@ async def _expire_access_tokens(system) -> None:
 
 async def test_login_rotates_the_session_and_keeps_tokens_server_side(world) -> None:
     system, demo = world
-    async with await _client(system) as http:
+    async with await portal_client(system) as http:
         await http.get("/inloggen")
         before = {c.key: c.value for c in http.cookie_jar}
         await _login(http, demo.counsellor)
@@ -79,7 +74,7 @@ async def test_login_rotates_the_session_and_keeps_tokens_server_side(world) -> 
 
 async def test_expired_access_token_is_refreshed_transparently_even_twice_at_once(world) -> None:
     system, demo = world
-    async with await _client(system) as http:
+    async with await portal_client(system) as http:
         await _login(http, demo.school_admin)
         cookie = _cookie(http)
         [old] = [_opened(r, cookie) for r in await _sessions(system) if r["id_hash"] == sessions._hash(cookie)]
@@ -93,7 +88,7 @@ async def test_expired_access_token_is_refreshed_transparently_even_twice_at_onc
 
 async def test_logout_ends_the_session_here_and_at_identity(world) -> None:
     system, demo = world
-    async with await _client(system) as http:
+    async with await portal_client(system) as http:
         await _login(http, demo.mbo_staff)
         [row] = [r for r in await _sessions(system) if json.loads(r["principal"])["role"] == "mbo_staff"]
         refresh_token = _opened(row, _cookie(http)).refresh_token

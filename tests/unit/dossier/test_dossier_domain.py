@@ -7,9 +7,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.dossier.domain import parent_links
-from services.dossier.domain.names import fold, full_name, search_name, search_words, sort_name
-from services.dossier.domain.progress import STATE_RANK, furthest_key, step_progress
-from shared.forms.model import get_form
+from services.dossier.domain.names import (
+    fold,
+    full_name,
+    search_name,
+    search_words,
+    sort_name,
+)
+from services.dossier.domain.progress import (
+    STATE_RANK,
+    Progress,
+    furthest_key,
+    step_progress,
+)
+from shared.forms.model import get_form, section_progress
+from tests.support.answers import GUIDANCE, PART_A
 
 SECRET = b"s" * 32
 NOW = datetime(2027, 3, 1, 12, tzinfo=UTC)
@@ -70,3 +82,19 @@ def test_step_progress_and_furthest():
     ranked = sorted(STATE_RANK, key=lambda s: furthest_key(s, 0))
     assert ranked == ["part_a", "part_b", "agreement", "completed"]
     assert furthest_key("part_b", 10) > furthest_key("part_a", 100)
+
+
+def test_progress_counts_each_section_once_and_agrees_with_the_form_rules() -> None:
+    """``Progress`` (a dossier view's figures, each section validated once) gives what
+    section_progress and step_progress give, for empty, partial and complete answers."""
+    part_a, part_b = get_form("part_a", "2026-2027"), get_form("part_b", "2026-2027")
+    half = {k: v for i, (k, v) in enumerate(PART_A.items()) if i % 2 == 0}
+    partial_section = {k: dict(list(v.items())[:1]) for k, v in PART_A.items()}
+    for answers in ({}, half, partial_section, {**PART_A, "guidance": GUIDANCE}):
+        counted = Progress(part_a, part_b, answers)
+        for form in (part_a, part_b):
+            for section in form.sections:
+                assert counted.section(form, section.id) == section_progress(form, section.id,
+                                                                             answers.get(section.id, {}))
+        for state in ("part_a", "part_b", "agreement", "completed"):
+            assert counted.step(state) == step_progress(state, part_a, part_b, answers)
