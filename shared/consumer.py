@@ -174,13 +174,17 @@ class Consumer:
                 failed = exc
             except Exception:  # the database, say: each message on its own, where outages are dealt with
                 pass
+            answered: set = set()  # an event twice in one batch: handled once, the copy a duplicate
             for env, _, future in batch:
                 if future.done():
                     continue
                 if failed is not None and failed.env is env:
                     future.set_result(failed.error)
+                elif fresh is None:
+                    future.set_result(None)
                 else:
-                    future.set_result(None if fresh is None else env.id in fresh)
+                    future.set_result(env.id in fresh and env.id not in answered)
+                    answered.add(env.id)
 
     async def _process_batch(self, events: list[tuple[Envelope, BaseModel]]) -> set:
         """One transaction: the inbox rows of all, the handler of each event not seen before (in
