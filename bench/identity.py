@@ -13,7 +13,7 @@
    notification uses, in a process of its own like notification's sender).
 
     .venv/bin/python -m bench.identity [--rates 5,10,20,40] [--rate-seconds 5] [--target-ms 500]
-        [--seconds 5] [--concurrency 16] [--students 2000]
+        [--seconds 5] [--concurrency 16] [--students 2000] [--profile DIR]
 
 Runs against the local PostgreSQL and RabbitMQ with an exchange (and queues) and databases of its own,
 removed after.
@@ -35,8 +35,11 @@ import argon2
 
 from bench.openloop import (
     PeakRss,
+    Profiles,
     RateResult,
     at_rate,
+    cpu_seconds,
+    machine_cpu_seconds,
     parse_rates,
     print_table,
     summarize,
@@ -133,20 +136,26 @@ def _raw_smtp_process(port: int, n: int, connections: int, out) -> None:
         await asyncio.gather(*(sender(c, k) for k, c in enumerate(per)))
         return time.perf_counter() - started
 
-    out.put(asyncio.run(run()))
+    asyncio.run(run())
+    out.put(time.process_time())  # the sender's own CPU seconds
 
 
-async def raw_smtp(sink: SmtpSink, n: int, connections: int) -> float:
+async def raw_smtp(sink: SmtpSink, n: int, connections: int) -> tuple[float, dict[str, float]]:
+    """Mails per second of the raw loop, and its CPU milliseconds per mail: the sender, the sink
+    (this process) and the machine as a whole."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     before = len(sink.messages)
     proc = ctx.Process(target=_raw_smtp_process, args=(sink.port, n, connections, queue))
+    machine, own = machine_cpu_seconds(), time.process_time()
     started = time.perf_counter()
     proc.start()
     await sink.wait_for(before + n, timeout=300)
     elapsed = time.perf_counter() - started
+    machine, own = machine_cpu_seconds() - machine, time.process_time() - own
+    sender = await asyncio.get_running_loop().run_in_executor(None, queue.get)
     await asyncio.get_running_loop().run_in_executor(None, proc.join)
-    return n / elapsed
+    return n / elapsed, {"sender": sender * 1000 / n, "sink": own * 1000 / n, "machine": machine * 1000 / n}
 
 
 # --- through the services -------------------------------------------------------------------------
@@ -180,7 +189,11 @@ async def token(http: aiohttp.ClientSession, url: str, who: str) -> dict[str, st
         return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
 
 
-async def codes_by_mail(identity: ServiceProcess, sink: SmtpSink, students: int) -> tuple[float, float, float]:
+async def codes_by_mail(identity: ServiceProcess, notification: ServiceProcess, sink: SmtpSink, students: int,
+                        profiles: Profiles | None = None) -> tuple[float, float, float, dict[str, float]]:
+    """The roster imported, then the codes of the whole year by mail: import seconds, seconds to
+    the answer, seconds to the last mail, and CPU milliseconds per mail (identity, notification,
+    the sink in this process, the machine as a whole: PostgreSQL and RabbitMQ included)."""
     header = "Leerlingnummer;Roepnaam;Tussenvoegsel;Achternaam;Geboortedatum;Klas;Leerjaar;E-mail;Mentor\n"
     rows = "".join(f"5{i:05d};Leerling{i};;Bench;01-01-2009;5{'abcdefgh'[i % 8]};5;l{i}@bench.example;"
                    f"{'k.jansen@voorbeeldcollege.example' if i < 8 else ''}\n" for i in range(students))
@@ -201,6 +214,12 @@ async def codes_by_mail(identity: ServiceProcess, sink: SmtpSink, students: int)
         import_seconds = time.perf_counter() - started
         counsellor = await token(http, identity.url, "counsellor")
         before = len(sink.messages)
+        if profiles:  # py-spy attaches in the background; the codes go out while it records
+            await profiles.__aenter__()
+            await asyncio.sleep(0.5)
+        pids = {"identity": identity.proc.pid, "notification": notification.proc.pid}
+        cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        machine, own = machine_cpu_seconds(), time.process_time()
         started = time.perf_counter()
         async with http.post(identity.url + "/v1/activation-codes", json={"channel": "email", "school_year": 5},
                              headers=counsellor) as r:
@@ -209,7 +228,13 @@ async def codes_by_mail(identity: ServiceProcess, sink: SmtpSink, students: int)
             request_seconds = time.perf_counter() - started
     assert issued == students
     await sink.wait_for(before + students, timeout=600)
-    return import_seconds, request_seconds, time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    cpu = {name: (cpu_seconds(pid) - cpu[name]) * 1000 / students for name, pid in pids.items()}
+    cpu["sink"] = (time.process_time() - own) * 1000 / students
+    cpu["machine"] = (machine_cpu_seconds() - machine) * 1000 / students
+    if profiles:
+        await profiles.__aexit__(None, None, None)
+    return import_seconds, request_seconds, elapsed, cpu
 
 
 async def main() -> None:
@@ -221,12 +246,13 @@ async def main() -> None:
                         help="open-loop login arrival rates per second")
     parser.add_argument("--rate-seconds", type=float, default=5.0, help="seconds of load per rate")
     parser.add_argument("--target-ms", type=float, default=500.0, help="p99 target for a login")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy on identity and notification while the codes go out")
     args = parser.parse_args()
     settings = IdentitySettings()
     threads = settings.password_hash_threads or os.cpu_count() or 1
     run = uuid.uuid4().hex[:6]
     try:
-        async with SmtpSink() as sink:
+        async with SmtpSink(parse=False) as sink:  # both sides only count what arrives
             started = time.perf_counter()
             identity = await ServiceProcess("identity", db=f"bench_id_{run}", log_level="WARNING").start()
             identity_ready = time.perf_counter() - started
@@ -246,8 +272,11 @@ async def main() -> None:
                 async with memory:
                     logins_ol = await logins_open_loop(identity, args.rates, args.rate_seconds)
                     login_rate, login_n, login_lat = await logins(identity, args.seconds, args.concurrency)
-                import_s, request_s, mail_s = await codes_by_mail(identity, sink, args.students)
-                raw_rate = await raw_smtp(sink, args.students, SMTP_CONNECTIONS)
+                profiles = Profiles({"identity": identity.proc.pid, "notification": notification.proc.pid},
+                                    args.profile, seconds=max(2.0, args.students / 500)) if args.profile else None
+                import_s, request_s, mail_s, mail_cpu = await codes_by_mail(
+                    identity, notification, sink, args.students, profiles)
+                raw_rate, raw_cpu = await raw_smtp(sink, args.students, SMTP_CONNECTIONS)
             finally:
                 await notification.stop()
                 await identity.stop()
@@ -278,6 +307,12 @@ async def main() -> None:
     print(f"{'issue -> outbox -> broker -> notification -> SMTP':<48} {mail_rate:>8.0f} mails/s")
     print(f"{f'raw aiosmtplib loop, {SMTP_CONNECTIONS} connections, same sink':<48} {raw_rate:>8.0f} mails/s")
     print(f"ratio service/raw: {mail_rate / raw_rate:.2f}   ({OLD_MAILS})")
+    print("CPU ms per mail:  " + "   ".join(f"{k} {v:.2f}" for k, v in mail_cpu.items())
+          + "\n  raw loop:        " + "   ".join(f"{k} {v:.2f}" for k, v in raw_cpu.items())
+          + f"\n  (the machine's {os.cpu_count()} cores give {os.cpu_count() * 1000 / raw_rate:.2f} ms per mail"
+          f" at the raw rate, {os.cpu_count() * 1000 / mail_rate:.2f} at the service's)")
+    if profiles:
+        print(f"profile while the codes went out (py-spy, {args.profile}):\n" + profiles.report())
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from bench.dossier import drain_events
 from bench.openloop import (
     PeakRss,
     Profiles,
@@ -296,6 +297,10 @@ async def main() -> None:
     try:
         async with AsyncExitStack() as stack:
             system = await open_system(stack)
+            # every dossier event routable and consumed (as the notification service and others do in
+            # production): else the outbox relays warn of each event the broker refused
+            amqp = await drain_events(env.run_exchange(f"browser_{system.tag}"))
+            stack.push_async_callback(amqp.close)
             demo = await seed(system)
             await populate(system, demo, args.students)
             procs = await start_processes(stack, system)

@@ -134,7 +134,7 @@ async def season(args: argparse.Namespace) -> bool:
           "this load generator and the SMTP sink included", flush=True)
 
     async with SmtpSink() as raw_sink:  # the raw baselines first, on a sink of their own
-        raw_mail_rate = await raw_smtp(raw_sink, 2000, SMTP_CONNECTIONS)
+        raw_mail_rate, _ = await raw_smtp(raw_sink, 2000, SMTP_CONNECTIONS)
     raw_b = await raw_pika_at(p.phase("b").rate, 10)
 
     run = uuid.uuid4().hex[:6]

@@ -33,6 +33,12 @@ from shared.events.registry import lookup
 from shared.logs import describe_error, log_fields, request_id_var
 from shared.loops import backoff, wait_event
 
+# The transaction lost to another one (a deadlock, a serialization failure: two transactions of
+# events arriving together, say): not the message's fault. Tried again alone, after a short pause,
+# without spending one of its tries (after a few such losses in a row it counts like any failure).
+CONFLICTS = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+MAX_CONFLICTS = 5
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Envelope, BaseModel], Awaitable[None]]
@@ -217,7 +223,7 @@ class Consumer:
         return handled
 
     async def _handle_alone(self, message: AbstractIncomingMessage, *, failed: Exception | None = None) -> None:
-        blips = 0
+        blips = conflicts = 0
         while True:
             await wait_event(self._database_up, None)  # during an outage: hold, take nothing new
             try:
@@ -252,6 +258,12 @@ class Consumer:
                 if isinstance(exc, UNREACHABLE) and blips < 3:
                     blips += 1  # a connection lost while the database stayed up (a restart): try again
                     await asyncio.sleep(backoff(blips))
+                    continue
+                if isinstance(exc, CONFLICTS) and conflicts < MAX_CONFLICTS:
+                    conflicts += 1
+                    log.info("transaction conflict, trying again", extra=log_fields(
+                        message_id=message.message_id, error=type(exc).__name__))
+                    await asyncio.sleep(backoff(conflicts, base=0.02))
                     continue
                 await self._retry_or_park(message, exc)
                 return

@@ -29,15 +29,20 @@ class Outbox:
     def __init__(self, service_name: str) -> None:
         self.source = f"/doorstroom/{service_name}"
 
+    def envelope(self, payload: BaseModel, *, subject: str | None = None) -> Envelope:
+        """The envelope of ``payload`` as this service publishes it (request id and trace of the
+        moment): what ``add`` writes, for a statement that writes the row with its change itself."""
+        et = event_type_of(payload)
+        return Envelope(source=self.source, type=et.name, dataversion=et.version, subject=subject,
+                        requestid=request_id_var.get(), traceparent=tracing.current_traceparent(),
+                        data=payload.model_dump(mode="json"))
+
     async def add(self, conn: asyncpg.Connection, payload: BaseModel, *, subject: str | None = None) -> Envelope:
         if not conn.is_in_transaction():
             raise RuntimeError("outbox.add must run inside the transaction of the change it reports")
-        et = event_type_of(payload)
-        env = Envelope(source=self.source, type=et.name, dataversion=et.version, subject=subject,
-                       requestid=request_id_var.get(), traceparent=tracing.current_traceparent(),
-                       data=payload.model_dump(mode="json"))
+        env = self.envelope(payload, subject=subject)
         await conn.execute("INSERT INTO outbox (event_id, event_type, envelope) VALUES ($1, $2, $3)",
-                           env.id, et.name, env.wire())
+                           env.id, env.type, env.wire())
         return env
 
     async def add_many(self, conn: asyncpg.Connection,
@@ -45,12 +50,7 @@ class Outbox:
         """Like ``add`` for many ``(payload, subject)`` pairs in one statement (bulk imports)."""
         if not conn.is_in_transaction():
             raise RuntimeError("outbox.add_many must run inside the transaction of the change it reports")
-        envs: list[Envelope] = []
-        rid, traceparent = request_id_var.get(), tracing.current_traceparent()
-        for payload, subject in items:
-            et = event_type_of(payload)
-            envs.append(Envelope(source=self.source, type=et.name, dataversion=et.version, subject=subject,
-                                 requestid=rid, traceparent=traceparent, data=payload.model_dump(mode="json")))
+        envs = [self.envelope(payload, subject=subject) for payload, subject in items]
         if envs:
             await conn.execute(
                 """INSERT INTO outbox (event_id, event_type, envelope)

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
+from pydantic import BaseModel
 
 from services.dossier.actors import Actor
 from services.dossier.domain import workflow as wf
 from shared.auth import Principal
+from shared.outbox import Outbox
 from shared.problems import Problem
 
 NOT_FOUND = "Dit dossier bestaat niet, of je hebt er geen toegang toe."
@@ -58,11 +60,58 @@ _SECTIONS_COLUMN = """,
               FROM dossier_sections WHERE dossier_id = d.id
               UNION ALL
               SELECT section_id, 'part_b_student', answers, progress, version, true
-              FROM student_part_b WHERE student_id = d.student_id AND NOT d.part_b_approved) x) AS all_sections,
+              FROM student_part_b WHERE student_id = d.student_id AND NOT d.part_b_approved) x) AS all_sections"""
+# under FOR UPDATE: the version as the statement began (the sections were read as of it), to tell
+# whether the lock was waited for; without a lock the statement reads one snapshot, so it is the row's
+_SECTIONS_AS_OF = """,
        (SELECT v.version FROM dossiers v WHERE v.id = d.id) AS sections_as_of"""
-_SELECTS = {with_sections: DOSSIER_SELECT.format(sections=_SECTIONS_COLUMN if with_sections else "")
-            for with_sections in (False, True)}
-DOSSIER_SELECT = _SELECTS[False]
+_SELECTS = {(with_sections, lock): DOSSIER_SELECT.format(
+                sections=(_SECTIONS_COLUMN + (_SECTIONS_AS_OF if lock else "")) if with_sections else "")
+            + (" FOR UPDATE OF d" if lock else "")
+            for with_sections in (False, True) for lock in (False, True)}
+DOSSIER_SELECT = _SELECTS[False, False]
+
+# DOSSIER_SELECT (as loaded without a caller) of the dossier the statement it ends inserts (its CTE
+# ``d``, RETURNING *), so a new dossier is not read again. The statement's own inserts are not visible
+# to its reads (one snapshot): of the sections only the student's living part B is read here
+# (``living_sections``, as in ``all_sections``); the caller adds the sections it wrote (``inserted``)
+INSERTED_SELECT = DOSSIER_SELECT.replace("FROM dossiers d\n", "FROM d\n").replace("$2", "NULL::uuid").replace(
+    "\nFROM d\n", """,
+       (SELECT json_agg(json_build_object('section_id', b.section_id, 'part', 'part_b_student', 'answers', b.answers,
+                                          'progress', b.progress, 'version', b.version, 'living', true))
+        FROM student_part_b b WHERE b.student_id = d.student_id AND NOT d.part_b_approved) AS living_sections
+FROM d\n""")
+assert INSERTED_SELECT.count("FROM d\n") == 1 and "$2" not in INSERTED_SELECT
+
+
+# what a student's part A save reads (``load_dossier(part_a_save=True)``): the dossier, what
+# ``check_changeable``, ``may_see`` (a student) and ``actor_of`` need of the student, and the
+# sections; none of the school and catalogue joins of DOSSIER_SELECT, which only answers need
+PART_A_SAVE_SELECT = """
+SELECT d.*, s.active AS student_active,
+       nullif(concat_ws(' ', s.roepnaam, nullif(s.tussenvoegsel, ''), s.achternaam), '') AS student_full_name""" + (
+    _SECTIONS_COLUMN) + """
+FROM dossiers d
+LEFT JOIN students s ON s.student_id = d.student_id
+WHERE d.id = $1"""
+
+
+def jsonb_order(value: Any) -> Any:
+    """``value`` as it comes back from a jsonb column: object keys in jsonb's order (shorter keys
+    first, then by their bytes), so an answer built from what was written reads as one loaded."""
+    if isinstance(value, dict):
+        return {k: jsonb_order(v) for k, v in sorted(value.items(), key=lambda kv: (len(kv[0].encode()),
+                                                                                    kv[0].encode()))}
+    if isinstance(value, list):
+        return [jsonb_order(v) for v in value]
+    return value
+
+
+def inserted(row: Mapping[str, Any], sections: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The row of ``INSERTED_SELECT`` as ``load_dossier(with_sections=True)`` gives it: with the
+    sections the statement wrote (``sections``, as ``all_sections`` rows) and the living part B."""
+    loaded = {k: v for k, v in row.items() if k != "living_sections"}
+    return with_sections(loaded, [*sections, *(row["living_sections"] or [])])
 
 
 def status_of(row: Mapping[str, Any]) -> wf.DossierStatus:
@@ -104,15 +153,25 @@ def may_see(principal: Principal, row: Mapping[str, Any]) -> bool:
 
 
 async def load_dossier(conn: asyncpg.Connection, principal: Principal | None, dossier_id: uuid.UUID,
-                       *, lock: bool = False, with_sections: bool = False) -> asyncpg.Record:
+                       *, lock: bool = False, with_sections: bool = False,
+                       part_a_save: bool = False) -> asyncpg.Record:
     """The dossier with its roster and catalogue data; 404 when missing or not the caller's to see.
     ``principal=None`` loads without a check (parent links check their own way). ``with_sections``:
-    its sections too (``all_sections``, the rows of ``ALL_SECTIONS`` as dicts), in the same statement."""
+    its sections too (``all_sections``, the rows of ``ALL_SECTIONS`` as dicts), in the same statement.
+    ``part_a_save``: only what a student's part A save reads (``PART_A_SAVE_SELECT``, with the
+    sections, no lock), for a student principal (else the whole row, with the sections)."""
+    if part_a_save and principal is not None and principal.role == "student" and principal.staff_id is None:
+        assert not lock
+        row = await conn.fetchrow(PART_A_SAVE_SELECT, dossier_id)
+        if row is None or not may_see(principal, row):
+            raise Problem(404, NOT_FOUND)
+        return row
+    with_sections = with_sections or part_a_save
     staff_id = principal.staff_id if principal else None
-    row = await conn.fetchrow(_SELECTS[with_sections] + (" FOR UPDATE OF d" if lock else ""), dossier_id, staff_id)
+    row = await conn.fetchrow(_SELECTS[with_sections, lock], dossier_id, staff_id)
     if row is None or (principal is not None and not may_see(principal, row)):
         raise Problem(404, NOT_FOUND)
-    if with_sections and row["sections_as_of"] != row["version"]:
+    if with_sections and lock and row["sections_as_of"] != row["version"]:
         # the lock was waited for: the row is the one now, but the sections were read as they were
         # when the statement began (every change of a section makes a new version): read them again
         return without_sections(row)
@@ -178,6 +237,14 @@ async def history(conn: asyncpg.Connection, dossier_id: uuid.UUID, actor: Actor,
         dossier_id, action, actor.role, actor.account_id, actor.name, from_state, to_state, detail)
 
 
+def outbox_row(outbox: Outbox, payload: BaseModel, *, subject: str | None = None) -> tuple[uuid.UUID, str, dict]:
+    """The outbox row ``Outbox.add`` writes for ``payload`` (event id, type, envelope), for a
+    statement that writes it together with the change it reports (``change(event=...)``): one round
+    trip less, and still in the change's transaction."""
+    env = outbox.envelope(payload, subject=subject)
+    return env.id, env.type, env.wire()
+
+
 _STATUS_COLUMNS = ("state", "archived", "part_b_started", "part_b_approved", "parent_decision")
 
 # a change in one statement: the dossier with a new version, its history row and its audit row
@@ -191,7 +258,7 @@ WITH u AS (UPDATE dossiers SET version = version + 1, updated_at = now(), update
            SELECT $1, $3::text, $4::text, $2::uuid, $5::text, $6::text, $7::text, $8::jsonb FROM u),
      a AS (INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what,
                                   actor_name)
-           SELECT 'change', $4, $2, $9::text, $1, $10::uuid, $3, $11::text FROM u){section}
+           SELECT 'change', $4, $2, $9::text, $1, $10::uuid, $3, $11::text FROM u){section}{extra}
 SELECT u.*{section_version} FROM u"""
 _SECTION = """,
      s AS (INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version, updated_by)
@@ -200,19 +267,35 @@ _SECTION = """,
                progress = EXCLUDED.progress, version = EXCLUDED.version, updated_at = now(),
                updated_by = EXCLUDED.updated_by
            RETURNING version)"""
+# the event of the change (``outbox_row``), written only with it (the outbox trigger wakes the relay)
+_EVENT = """,
+     o AS (INSERT INTO outbox (event_id, event_type, envelope) SELECT ${}::uuid, ${}::text, ${}::jsonb FROM u)"""
+# completing: the parent links end with the change
+_REVOKE_PARENT_LINKS = """,
+     p AS (UPDATE parent_links pl SET revoked_at = now() FROM u WHERE pl.dossier_id = u.id AND pl.revoked_at IS NULL)"""
+# completing: the dossier waits for its position in the institution's feed (``feed_store.enter``)
+_FEED_ENTRY = """,
+     f AS (INSERT INTO feed_entries (dossier_id, institution_id, completed_at) SELECT u.id, ${}::uuid, ${}::timestamptz
+           FROM u ON CONFLICT (dossier_id) DO NOTHING)"""
 
 
 async def change(conn: asyncpg.Connection, row: Mapping[str, Any], actor: Actor, action: str, *,
                  status: wf.DossierStatus | None = None, sets: Mapping[str, Any] | None = None,
                  detail: dict | None = None, section: tuple[str, str, dict, int, int] | None = None,
-                 if_version: int | None = None) -> asyncpg.Record | None:
+                 if_version: int | None = None, event: tuple[uuid.UUID, str, dict] | None = None,
+                 revoke_parent_links: bool = False,
+                 feed_entry: tuple[uuid.UUID, Any] | None = None) -> asyncpg.Record | None:
     """Write a change to a (locked) dossier: new status and columns, a new version, a history
     row and an audit row, in one statement; ``section``: (section_id, part, answers, progress,
     expected version) upserted at the expected version + 1 with it (the caller checked the version
     under lock). Returns the dossier's columns as they are now, with ``section_version``.
 
     ``if_version``: for a dossier that is not locked, write only while it is still at this version
-    (every change of it or of its sections makes a new one); None when it is not (nothing written)."""
+    (every change of it or of its sections makes a new one); None when it is not (nothing written).
+
+    With the change, in the same statement (so written only when it is): ``event``, the outbox row of
+    its event (``outbox_row``); ``revoke_parent_links``, end the dossier's parent links;
+    ``feed_entry``: (institution_id, completed_at) of its entry in the feed (``feed_store.enter``)."""
     values: dict[str, Any] = dict(sets or {})
     if status is not None:
         values.update(state=status.state.value, archived=status.archived, part_b_started=status.part_b_started,
@@ -236,7 +319,16 @@ async def change(conn: asyncpg.Connection, row: Mapping[str, Any], actor: Actor,
     if if_version is not None:
         args.append(if_version)
         guard = f" AND version = ${len(args)}"
-    sql = _CHANGE.format(assignments="".join(", " + a for a in assignments), guard=guard,
+    extra = ""
+    if event is not None:
+        args.extend(event)
+        extra += _EVENT.format(len(args) - 2, len(args) - 1, len(args))
+    if revoke_parent_links:
+        extra += _REVOKE_PARENT_LINKS
+    if feed_entry is not None:
+        args.extend(feed_entry)
+        extra += _FEED_ENTRY.format(len(args) - 1, len(args))
+    sql = _CHANGE.format(assignments="".join(", " + a for a in assignments), guard=guard, extra=extra,
                          section=_SECTION if section is not None else "",
                          section_version=", (SELECT version FROM s) AS section_version" if section is not None
                          else ", NULL::int AS section_version")
@@ -317,15 +409,24 @@ async def lock_dossier_student(conn: asyncpg.Connection, dossier_id: uuid.UUID) 
 
 
 async def save_student_section(conn: asyncpg.Connection, student_id: uuid.UUID, section_id: str, form_version: str,
-                               answers: dict, progress: int, expected_version: int, actor: Actor) -> int | None:
+                               answers: dict, progress: int, expected_version: int, actor: Actor,
+                               *, audit_what: str | None = None) -> int | None:
     """Write a section of the student-specific part B if it is still at ``expected_version``;
-    None when someone else wrote it first (the caller answers 412)."""
+    None when someone else wrote it first (the caller answers 412). ``audit_what``: the audit row
+    of the change (kind 'change', the student's), written with it in the same statement."""
     return await conn.fetchval(
-        """INSERT INTO student_part_b (student_id, section_id, form_version, answers, progress, version, updated_by)
-           VALUES ($1, $2, $3, $4, $5, $6 + 1, $7)
-           ON CONFLICT (student_id, section_id) DO UPDATE SET form_version = EXCLUDED.form_version,
-               answers = EXCLUDED.answers, progress = EXCLUDED.progress, version = EXCLUDED.version,
-               updated_at = now(), updated_by = EXCLUDED.updated_by
-           WHERE student_part_b.version = $6
-           RETURNING version""",
-        student_id, section_id, form_version, answers, progress, expected_version, actor.account_id)
+        """WITH s AS (INSERT INTO student_part_b (student_id, section_id, form_version, answers, progress, version,
+                                                  updated_by)
+                      VALUES ($1, $2, $3, $4, $5, $6 + 1, $7)
+                      ON CONFLICT (student_id, section_id) DO UPDATE SET form_version = EXCLUDED.form_version,
+                          answers = EXCLUDED.answers, progress = EXCLUDED.progress, version = EXCLUDED.version,
+                          updated_at = now(), updated_by = EXCLUDED.updated_by
+                      WHERE student_part_b.version = $6
+                      RETURNING version),
+                a AS (INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, student_id, what,
+                                             actor_name)
+                      SELECT 'change', $9::text, $7, $10::text, $1, $8::text, $11::text FROM s
+                      WHERE $8::text IS NOT NULL)
+           SELECT version FROM s""",
+        student_id, section_id, form_version, answers, progress, expected_version, actor.account_id, audit_what,
+        actor.role, actor.ref, actor.name if actor.role == "client" else None)

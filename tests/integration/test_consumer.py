@@ -6,6 +6,7 @@ import subprocess
 import sys
 import uuid
 
+import asyncpg
 
 from shared.consumer import Consumer, Subscription
 from shared.events.envelope import Envelope
@@ -185,3 +186,37 @@ async def test_an_event_handed_in_as_the_last_transaction_ends_is_not_left_behin
         consumer._batches.add(ended)
         assert await asyncio.wait_for(consumer._together(first, consumer._payload(first)), 10) is True
         assert seen == [first.id]
+
+
+async def test_a_lost_transaction_is_tried_again_without_spending_a_try(unique):
+    """A deadlock or serialization failure (two transactions of events arriving together) is not
+    the message's fault: with no retries at all configured, the event is still handled, once."""
+    async with database(f"consumer_conflict_{unique}") as (pool, dsn), broker(f"ex.{unique}") as b:
+        await _effects_table(pool)
+        calls: dict[str, int] = {}
+        lose = {"deadlock@example.nl": asyncpg.exceptions.DeadlockDetectedError,
+                "serialization@example.nl": asyncpg.exceptions.SerializationError}
+
+        async def handler(conn, envelope, data):
+            email = str(data.email)
+            calls[email] = calls.get(email, 0) + 1
+            if email in lose and calls[email] <= 2:
+                raise lose[email]("lost to another transaction")
+            await conn.execute("INSERT INTO effects VALUES ($1, $2)", envelope.id, email)
+
+        consumer = Consumer("conflict", b, pool, [Subscription(EVENT, handler)], retry_delays_ms=())
+        await consumer.start()
+        try:
+            outbox, relay = Outbox("test"), OutboxRelay(pool, b, dsn)
+            async with pool.acquire() as conn, conn.transaction():
+                for email in lose:
+                    await outbox.add(conn, sample_event().model_copy(update={"email": email}))
+                for i in range(10):
+                    await outbox.add(conn, sample_event(i))
+            await relay.drain()
+            assert await _eventually(lambda: _count_equals(pool, 12))
+            assert await _count(pool, "SELECT count(DISTINCT event_id) FROM effects") == 12
+            assert await list_parked(env.AMQP_URL, f"ex.{unique}", "conflict") == []
+            assert all(calls[email] == 3 for email in lose)  # lost twice, then done
+        finally:
+            await consumer.stop()

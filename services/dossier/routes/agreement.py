@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from services.dossier import feed_store, store
+from services.dossier import store
 from services.dossier.context import PARENT_SECRET, forms_for, now, settings_of, today
 from services.dossier.domain import parent_links
 from services.dossier.domain import workflow as wf
@@ -20,6 +20,7 @@ from services.dossier.routes.common import (
     api,
     check_version,
     locked_dossier,
+    optimistic,
     require_student_link,
     run,
     uuid_param,
@@ -83,13 +84,21 @@ async def save(request: web.Request) -> web.Response:
     require_student_link(principal)
     dossier_id = uuid_param(request, "dossier_id")
     body = await read_body(request, AgreementBody)
-    async with locked_dossier(request, principal, dossier_id, with_sections=True) as (conn, row):
-        check_version(request, row["version"])
-        run(wf.save_agreement, store.status_of(row), wf.Role.STUDENT)
-        remark = (body.remark or "").strip() or None
-        actor = await store.actor_of(conn, principal, row)
-        updated = await store.change(conn, row, actor, "agreement_saved", sets={"agreement_remark": remark})
-        return await answer_changed(conn, row, updated, "student", same_sections=True)
+    return await optimistic(request, principal, dossier_id, lambda conn, row, if_version: _save(
+        request, conn, principal, row, body, if_version=if_version))
+
+
+async def _save(request: web.Request, conn, principal, row, body: AgreementBody, *,
+                if_version: int | None = None) -> web.Response | None:
+    check_version(request, row["version"])
+    run(wf.save_agreement, store.status_of(row), wf.Role.STUDENT)
+    remark = (body.remark or "").strip() or None
+    actor = await store.actor_of(conn, principal, row)
+    updated = await store.change(conn, row, actor, "agreement_saved", sets={"agreement_remark": remark},
+                                 if_version=if_version)
+    if updated is None:
+        return None
+    return await answer_changed(conn, row, updated, "student", same_sections=True)
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/parent-link",
@@ -160,25 +169,28 @@ async def complete(request: web.Request) -> web.Response:
     principal = await require(request, "student")
     require_student_link(principal)
     dossier_id = uuid_param(request, "dossier_id")
-    async with locked_dossier(request, principal, dossier_id, with_sections=True) as (conn, row):
-        check_version(request, row["version"])
-        new = run(wf.complete, store.status_of(row), wf.Role.STUDENT, parent_rule=wf.ParentRule(row["parent_rule"]),
-                  date_of_birth=_birth_date(row), today=today(), parent_informed=row["parent_informed_at"] is not None)
-        student, choice = student_info(row), choice_info(row)
-        if student is None or choice is None or (choice.institution_id is None and not choice.other_school):
-            raise Problem(409, "Kies eerst in deel A de opleiding waarvoor je je aanmeldt.", code="choice-missing")
-        completed_at = now()
-        final = {"student": student.model_dump(mode="json"), "choice": choice.model_dump(mode="json")}
-        await revoke_parent_links(conn, dossier_id)
-        actor = await store.actor_of(conn, principal, row)
-        updated = await store.change(conn, row, actor, "completed", status=new,
-                                     sets={"completed_at": completed_at, "progress": 100, "final": final})
-        if hands_over(choice) or choice.institution_id is None:
-            # the receiving school does not take part: nobody there gets it (no inbox, no event, no
-            # mail); the student and the mentor hand the PDF over (issue 11, item 5)
-            return await answer_changed(conn, row, updated, "student", same_sections=True)
-        await feed_store.enter(conn, dossier_id, choice.institution_id, completed_at)  # the pull API (issue 12)
-        await request.app[OUTBOX].add(conn, DossierCompleted(
+    return await optimistic(request, principal, dossier_id, lambda conn, row, if_version: _complete(
+        request, conn, principal, row, if_version=if_version))
+
+
+async def _complete(request: web.Request, conn, principal, row, *, if_version: int | None = None) -> web.Response | None:
+    dossier_id = row["id"]
+    check_version(request, row["version"])
+    new = run(wf.complete, store.status_of(row), wf.Role.STUDENT, parent_rule=wf.ParentRule(row["parent_rule"]),
+              date_of_birth=_birth_date(row), today=today(), parent_informed=row["parent_informed_at"] is not None)
+    student, choice = student_info(row), choice_info(row)
+    if student is None or choice is None or (choice.institution_id is None and not choice.other_school):
+        raise Problem(409, "Kies eerst in deel A de opleiding waarvoor je je aanmeldt.", code="choice-missing")
+    completed_at = now()
+    final = {"student": student.model_dump(mode="json"), "choice": choice.model_dump(mode="json")}
+    actor = await store.actor_of(conn, principal, row)
+    # the receiving school does not take part: nobody there gets it (no inbox, no event, no mail);
+    # the student and the mentor hand the PDF over (issue 11, item 5)
+    delivers = not (hands_over(choice) or choice.institution_id is None)
+    event = feed_entry = None
+    if delivers:
+        feed_entry = (choice.institution_id, completed_at)  # the pull API (issue 12): ``feed_store.enter``
+        event = store.outbox_row(request.app[OUTBOX], DossierCompleted(
             dossier_id=dossier_id, completed_at=completed_at, school_year=row["school_year"],
             institution_id=choice.institution_id,
             programme=CompletedProgramme(
@@ -190,7 +202,13 @@ async def complete(request: web.Request) -> web.Response:
                                      date_of_birth=student.date_of_birth),
             school=CompletedSchool(school_id=row["school_id"], name=row["school_name"] or "", brin=row["school_brin"]),
             warm_handover=row["warm_handover"], contact_wanted=row["contact_wanted"]), subject=str(dossier_id))
-        return await answer_changed(conn, row, updated, "student", same_sections=True)
+    # the dossier, its parent links revoked, its feed entry and its event: one statement
+    updated = await store.change(conn, row, actor, "completed", status=new,
+                                 sets={"completed_at": completed_at, "progress": 100, "final": final},
+                                 if_version=if_version, revoke_parent_links=True, feed_entry=feed_entry, event=event)
+    if updated is None:
+        return None
+    return await answer_changed(conn, row, updated, "student", same_sections=True)
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/reminders",

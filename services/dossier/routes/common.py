@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
 from aiohttp import web
@@ -109,6 +109,34 @@ async def locked_dossier(request: web.Request, principal: Principal | None, doss
         row = await store.load_dossier(conn, principal, dossier_id, lock=True, with_sections=with_sections)
         check_changeable(row)
         yield conn, row
+
+
+# how often a change is tried optimistically (``optimistic``) before it waits for the lock
+OPTIMISTIC_TRIES = 2
+
+
+async def optimistic(request: web.Request, principal: Principal, dossier_id: uuid.UUID,
+                     attempt: Callable[[asyncpg.Connection, Mapping[str, Any], int | None],
+                                       Awaitable[web.Response | None]]) -> web.Response:
+    """A change of one dossier in as few round trips as it takes: read the dossier with its sections
+    (404 when not the caller's), then ``attempt(conn, row, if_version)`` checks it and writes the
+    change in one statement only if the dossier is still at the version read (``store.change`` with
+    ``if_version``: every change of the dossier or its sections makes a new version), or answers None
+    having written nothing. No transaction is held meanwhile; should someone else change the dossier
+    in between, it is read again, and the last try runs under the lock (``locked_dossier``), where
+    ``attempt`` gets ``if_version`` None and must write. For changes that touch only the dossier
+    and rows that hang on it, never the student-specific part B (that needs the student lock)."""
+    for _ in range(OPTIMISTIC_TRIES):
+        async with request.app[DB].acquire(timeout=10) as conn:
+            row = await store.load_dossier(conn, principal, dossier_id, with_sections=True)
+            check_changeable(row)
+            response = await attempt(conn, row, row["version"])
+        if response is not None:
+            return response
+    async with locked_dossier(request, principal, dossier_id, with_sections=True) as (conn, row):
+        response = await attempt(conn, row, None)
+    assert response is not None, "under the lock the change is written"
+    return response
 
 
 def check_changeable(row: Mapping[str, Any]) -> None:

@@ -91,18 +91,23 @@ async def list_own(request: web.Request) -> web.Response:
     return json_response(DossierList(dossiers=[summary(r) for r in rows]))
 
 
+# the dossier, its first sections, its history, audit and outbox rows, and the dossier as
+# ``load_dossier`` reads it (``store.INSERTED_SELECT``): one statement
 CREATE = """
 WITH d AS (INSERT INTO dossiers (id, student_id, school_id, school_year, form_version, part_b_form_version,
                                  created_by, updated_by, progress, choice_kind, institution_id, programme_id,
                                  other_school_name, other_school_city)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)),
-     s AS (INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version, updated_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) RETURNING *),
+     new_sections AS (INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version,
+                                                    updated_by)
            SELECT $1, x.section_id, 'part_a', x.answers, x.progress, 1, $7
            FROM unnest($14::text[], $15::jsonb[], $16::int[]) AS x(section_id, answers, progress)),
-     h AS (INSERT INTO history (dossier_id, action, actor_role, actor_account_id, actor_name, from_state, to_state)
-           VALUES ($1, 'created', $17, $7, $18, NULL, 'part_a'))
-INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what)
-VALUES ('change', $17, $7, $19, $1, $2, 'created')"""
+     new_history AS (INSERT INTO history (dossier_id, action, actor_role, actor_account_id, actor_name, from_state,
+                                          to_state)
+           VALUES ($1, 'created', $17, $7, $18, NULL, 'part_a')),
+     new_event AS (INSERT INTO outbox (event_id, event_type, envelope) VALUES ($20, $21, $22::jsonb)),
+     new_audit AS (INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what)
+           VALUES ('change', $17, $7, $19, $1, $2, 'created'))""" + store.INSERTED_SELECT
 
 
 @api.route("POST", "/v1/dossiers", summary="Nieuw dossier starten (één per aanmelding)", body=CreateDossier,
@@ -115,7 +120,9 @@ async def create(request: web.Request) -> web.Response:
     school_year = current_school_year(request.app)
     part_a, part_b = forms_for(school_year)
     dossier_id = uuid.uuid4()
-    async with request.app[DB].acquire(timeout=10) as conn, conn.transaction():
+    # no transaction: the reads take no locks, and the dossier with its first sections, history,
+    # audit and outbox rows is one statement
+    async with request.app[DB].acquire(timeout=10) as conn:
         student = await conn.fetchrow(
             "SELECT *, concat_ws(' ', roepnaam, nullif(tussenvoegsel, ''), achternaam) AS full_name FROM students "
             "WHERE student_id = $1", student_id)
@@ -140,18 +147,19 @@ async def create(request: web.Request) -> web.Response:
             sections[section.id] = {programme_field.id: cleaned}
         progress = step_progress("part_a", part_a, part_b, sections)
         actor = Actor.of(principal, principal.name or student["full_name"])
-        # the dossier, its first sections, its history and audit rows: one statement
-        await conn.execute(
+        event = store.outbox_row(request.app[OUTBOX], DossierCreated(
+            dossier_id=dossier_id, student_id=student_id, school_id=student["school_id"], school_year=school_year),
+            subject=str(dossier_id))
+        progresses = [section_progress(part_a, section_id, answers) for section_id, answers in sections.items()]
+        row = await conn.fetchrow(
             CREATE, dossier_id, student_id, student["school_id"], school_year, part_a.school_year, part_b.school_year,
             principal.account_id, progress, sets.get("choice_kind"), sets.get("institution_id"),
             sets.get("programme_id"), sets.get("other_school_name"), sets.get("other_school_city"),
-            list(sections), list(sections.values()),
-            [section_progress(part_a, section_id, answers) for section_id, answers in sections.items()],
-            actor.role, actor.name, actor.ref)
-        await request.app[OUTBOX].add(conn, DossierCreated(
-            dossier_id=dossier_id, student_id=student_id, school_id=student["school_id"], school_year=school_year),
-            subject=str(dossier_id))
-        row = await store.load_dossier(conn, None, dossier_id, with_sections=True)
+            list(sections), list(sections.values()), progresses, actor.role, actor.name, actor.ref, *event)
+        row = store.inserted(row, [
+            {"section_id": section_id, "part": "part_a", "answers": store.jsonb_order(answers), "progress": p,
+             "version": 1, "living": False}
+            for (section_id, answers), p in zip(sections.items(), progresses, strict=True)])
         response = await answer_dossier(conn, dossier_id, "student", status=201, row=row)
     response.headers["Location"] = f"/v1/dossiers/{dossier_id}"
     return response

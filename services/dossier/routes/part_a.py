@@ -15,6 +15,7 @@ from services.dossier.domain import workflow as wf
 from services.dossier.domain.names import full_name
 from services.dossier.domain.progress import Progress, step_progress
 from services.dossier.routes.common import (
+    OPTIMISTIC_TRIES,
     STAFF_ROLES,
     answer_changed,
     answer_dossier,
@@ -23,6 +24,7 @@ from services.dossier.routes.common import (
     check_version,
     etag,
     locked_dossier,
+    optimistic,
     require_student_link,
     run,
     uuid_param,
@@ -99,7 +101,7 @@ async def save_section(request: web.Request) -> web.Response:
     # again, and the last try waits for the lock
     for _ in range(OPTIMISTIC_TRIES):
         async with request.app[DB].acquire(timeout=10) as conn:
-            row = await store.load_dossier(conn, principal, dossier_id, with_sections=True)
+            row = await store.load_dossier(conn, principal, dossier_id, part_a_save=True)
             check_changeable(row)
             saved = await _save_part_a(request, conn, principal, row, section_id, body, if_version=row["version"])
         if saved is not None:
@@ -109,9 +111,6 @@ async def save_section(request: web.Request) -> web.Response:
             saved = await _save_part_a(request, conn, principal, row, section_id, body)
     assert saved is not None
     return json_response(saved, headers={"ETag": etag(saved.version)})
-
-
-OPTIMISTIC_TRIES = 2
 
 
 async def _save_part_a(request: web.Request, conn: asyncpg.Connection, principal, row: Mapping[str, Any],
@@ -167,27 +166,38 @@ async def submit(request: web.Request) -> web.Response:
     require_student_link(principal)
     dossier_id = uuid_param(request, "dossier_id")
     body = await read_body(request, SubmitPartA)
-    async with locked_dossier(request, principal, dossier_id) as (conn, row):
-        check_version(request, row["version"])
-        part_a, part_b = forms_for(row["form_version"], row["part_b_form_version"])
-        row = store.with_sections(row, await store.all_sections(conn, row))  # read after the lock; kept for the answer
-        answers = await dossier_answers(conn, row)
-        mentors = {str(m["staff_id"]): m for m in await conn.fetch(
-            "SELECT staff_id, name, email FROM class_mentors WHERE class_id = $1", row["class_id"])}
-        new = run(wf.submit_part_a, store.status_of(row), wf.Role.STUDENT,
-                  missing=missing_required(part_a, "part_a", answers),
-                  mentor_id=str(body.mentor_id) if body.mentor_id else None, class_mentor_ids=set(mentors))
-        mentor = mentors[new.mentor_id]
-        actor = await store.actor_of(conn, principal, row)
-        updated = await store.change(conn, row, actor, "part_a_submitted", status=new, sets={
-            "mentor_id": mentor["staff_id"], "mentor_name": mentor["name"], "submitted_at": now(),
-            "progress": step_progress("part_b", part_a, part_b, answers)}, detail={"mentor": mentor["name"]})
-        await request.app[OUTBOX].add(conn, PartASubmitted(
-            dossier_id=dossier_id, student_id=row["student_id"], school_id=row["school_id"],
-            mentor_staff_id=mentor["staff_id"], mentor_name=mentor["name"], mentor_email=mentor["email"],
-            student_name=student_name(row), class_name=row["class_name"], choice_name=choice_name(choice_info(row)),
-            dossier_url=dossier_url(request.app, dossier_id)), subject=str(dossier_id))
-        return await answer_changed(conn, row, updated, "student", same_sections=True)
+    return await optimistic(request, principal, dossier_id, lambda conn, row, if_version: _submit(
+        request, conn, principal, row, body, if_version=if_version))
+
+
+async def _submit(request: web.Request, conn: asyncpg.Connection, principal, row: Mapping[str, Any],
+                  body: SubmitPartA, *, if_version: int | None = None) -> web.Response | None:
+    """Check and submit part A of the loaded dossier ``row`` (with its sections, as they are at its
+    version); None when ``if_version`` found the dossier changed since it was read (nothing written)."""
+    dossier_id = row["id"]
+    check_version(request, row["version"])
+    part_a, part_b = forms_for(row["form_version"], row["part_b_form_version"])
+    row = store.with_sections(row, await store.all_sections(conn, row))  # kept for the answer
+    answers = await dossier_answers(conn, row)
+    mentors = {str(m["staff_id"]): m for m in await conn.fetch(
+        "SELECT staff_id, name, email FROM class_mentors WHERE class_id = $1", row["class_id"])}
+    new = run(wf.submit_part_a, store.status_of(row), wf.Role.STUDENT,
+              missing=missing_required(part_a, "part_a", answers),
+              mentor_id=str(body.mentor_id) if body.mentor_id else None, class_mentor_ids=set(mentors))
+    mentor = mentors[new.mentor_id]
+    actor = await store.actor_of(conn, principal, row)
+    event = store.outbox_row(request.app[OUTBOX], PartASubmitted(
+        dossier_id=dossier_id, student_id=row["student_id"], school_id=row["school_id"],
+        mentor_staff_id=mentor["staff_id"], mentor_name=mentor["name"], mentor_email=mentor["email"],
+        student_name=student_name(row), class_name=row["class_name"], choice_name=choice_name(choice_info(row)),
+        dossier_url=dossier_url(request.app, dossier_id)), subject=str(dossier_id))
+    updated = await store.change(conn, row, actor, "part_a_submitted", status=new, sets={
+        "mentor_id": mentor["staff_id"], "mentor_name": mentor["name"], "submitted_at": now(),
+        "progress": step_progress("part_b", part_a, part_b, answers)}, detail={"mentor": mentor["name"]},
+        if_version=if_version, event=event)
+    if updated is None:
+        return None
+    return await answer_changed(conn, row, updated, "student", same_sections=True)
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/reset-to-part-a",

@@ -57,10 +57,9 @@ async def _save_student_part(request: web.Request, conn: asyncpg.Connection, pri
     answers = clean_answers(form, section_id, raw)
     progress = section_progress(form, section_id, answers)
     version = await store.save_student_section(conn, student_id, section_id, form.school_year, answers, progress,
-                                               current, actor)
+                                               current, actor, audit_what="part_b_student_saved:" + section_id)
     if version is None:  # cannot happen under the student lock; never overwrite silently
         check_version(request, current + 1, "Dit onderdeel")
-    await store.audit(conn, actor, "change", "part_b_student_saved:" + section_id, student_id=student_id)
     for dossier in await conn.fetch(
             "SELECT * FROM dossiers WHERE student_id = $1 AND state = 'part_b' AND id IS DISTINCT FROM $2 ORDER BY id",
             student_id, progress_set_after):
@@ -118,11 +117,12 @@ async def save_student_part(request: web.Request) -> web.Response:
 async def _start(request: web.Request, conn: asyncpg.Connection, row: Mapping[str, Any], actor: Actor,
                  principal: Principal, new: wf.DossierStatus, action: str, sets: dict, detail: dict | None,
                  section: tuple | None = None) -> asyncpg.Record:
-    updated = await store.change(conn, row, actor, action, status=new, sets=sets, detail=detail, section=section)
+    event = None
     if new.part_b_started and not row["part_b_started"]:
-        await request.app[OUTBOX].add(conn, PartBStarted(
+        event = store.outbox_row(request.app[OUTBOX], PartBStarted(
             dossier_id=row["id"], student_id=row["student_id"], by_staff_id=principal.staff_id), subject=str(row["id"]))
-    return updated
+    return await store.change(conn, row, actor, action, status=new, sets=sets, detail=detail, section=section,
+                              event=event)
 
 
 @api.route("POST", "/v1/dossiers/{dossier_id}/part-b/start",
@@ -200,7 +200,8 @@ async def send(request: web.Request) -> web.Response:
     async with locked_dossier(request, principal, dossier_id, student_lock=True, with_sections=True) as (conn, row):
         check_version(request, row["version"])
         _, part_b = forms_for(row["form_version"], row["part_b_form_version"])
-        answers = await dossier_answers(conn, row)
+        sections = await store.all_sections(conn, row)  # read under the student lock
+        answers = answers_of(sections, row["part_b_approved"])
         new = run(wf.send_part_b, store.status_of(row), workflow_role(principal),
                   missing=missing_required(part_b, "part_b", answers))
         # the student-specific part as sent: a copy in the dossier, so the sent dossier stays as it was
@@ -213,12 +214,19 @@ async def send(request: web.Request) -> web.Response:
         for section in part_b.sections_of("part_b_dossier"):
             assessment.update(answers.get(section.id, {}))
         actor = await store.actor_of(conn, principal, row)
-        updated = await store.change(conn, row, actor, "part_b_sent", status=new, sets={
-            "part_b_sent_at": now(), "progress": 0,
-            "warm_handover": assessment.get(WARM_HANDOVER_FIELD) is True,
-            "contact_wanted": assessment.get(CONTACT_FIELD) is True})
-        await request.app[OUTBOX].add(conn, PartBSent(
+        event = store.outbox_row(request.app[OUTBOX], PartBSent(
             dossier_id=dossier_id, student_id=row["student_id"], student_email=row["student_email"],
             student_name=row["roepnaam"] or "leerling", mentor_name=actor.name,
             dossier_url=dossier_url(request.app, dossier_id)), subject=str(dossier_id))
-        return await answer_changed(conn, row, updated, principal.role)
+        updated = await store.change(conn, row, actor, "part_b_sent", status=new, sets={
+            "part_b_sent_at": now(), "progress": 0,
+            "warm_handover": assessment.get(WARM_HANDOVER_FIELD) is True,
+            "contact_wanted": assessment.get(CONTACT_FIELD) is True}, event=event)
+        # the answer with the sections as they are now, without reading them again: the copy just
+        # made of the student-specific part (as read under the student lock) instead of the living one
+        sent = store.changed(row, updated)
+        if sent is not None:
+            sent = store.with_sections(sent, [
+                {**dict(r.items()), "part": "part_b_student", "living": False} if r["living"] else r
+                for r in sections if r["living"] or r["part"] != "part_b_student"])
+        return await answer_dossier(conn, dossier_id, principal.role, row=sent)
