@@ -57,6 +57,8 @@ from bench.openloop import (
     at_rate,
     parse_rates,
     print_table,
+    process_cpu_seconds,
+    process_tree,
     summarize,
 )
 from bench.stats import pct
@@ -711,29 +713,6 @@ async def run_saves(args, service: ServiceProcess, tokens: Tokens, shape: dict, 
     now["save_open"] = open_figures(http_results, raw_results, TARGETS["save_open"][0])
 
 
-def _cpu_of(pid: int) -> float:
-    """User + system CPU seconds of one process (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-
-
-def _tree(pid: int) -> list[int]:
-    pids, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        pids.append(current)
-        try:
-            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as children:
-                stack.extend(int(child) for child in children.read().split())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return pids
-
-
 class CpuUse:
     """CPU seconds used while a block runs: by the service (its process tree), by the PostgreSQL
     backends of the bench's database (sampled twice a second, so backends that come and go count),
@@ -748,10 +727,10 @@ class CpuUse:
         pids = {r[0]: "postgres" for r in await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")}
         if self.service_pid is not None:
-            pids.update((pid, "service") for pid in _tree(self.service_pid))
+            pids.update((pid, "service") for pid in process_tree(self.service_pid))
         pids[os.getpid()] = "generator"
         for pid, kind in pids.items():
-            seconds = _cpu_of(pid)
+            seconds = process_cpu_seconds(pid)
             self.first.setdefault(pid, 0.0)  # a process that began during the block
             self.last[pid] = (kind, max(seconds, self.last.get(pid, (kind, 0.0))[1]))
 

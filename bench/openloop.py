@@ -144,7 +144,8 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants that are still there."""
     found, stack = [], [pid]
     while stack:
         current = stack.pop()
@@ -155,6 +156,16 @@ def _tree(pid: int) -> list[int]:
             continue
         found.append(current)
     return found
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by one process (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15 of proc(5))
 
 
 def machine_cpu_seconds() -> float:
@@ -169,15 +180,7 @@ def machine_cpu_seconds() -> float:
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by ``pid`` and its descendants: the difference over a
     run, divided by the requests, is a process's CPU cost per request."""
-    total = 0
-    for current in _tree(pid):
-        try:
-            with open(f"/proc/{current}/stat", encoding="ascii") as stat:
-                fields = stat.read().rpartition(")")[2].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(process_cpu_seconds(current) for current in process_tree(pid))
 
 
 class PeakRss:

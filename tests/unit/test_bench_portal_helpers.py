@@ -58,5 +58,5 @@ def test_cpu_seconds_counts_a_process_and_its_children() -> None:
 
 
 def _descendants(pid: int) -> list[int]:
-    from bench.openloop import _tree
-    return _tree(pid)[1:]
+    from bench.openloop import process_tree
+    return process_tree(pid)[1:]
