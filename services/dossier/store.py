@@ -71,19 +71,6 @@ _SELECTS = {(with_sections, lock): DOSSIER_SELECT.format(
             for with_sections in (False, True) for lock in (False, True)}
 DOSSIER_SELECT = _SELECTS[False, False]
 
-# DOSSIER_SELECT (as loaded without a caller) of the dossier the statement it ends inserts (its CTE
-# ``d``, RETURNING *), so a new dossier is not read again. The statement's own inserts are not visible
-# to its reads (one snapshot): of the sections only the student's living part B is read here
-# (``living_sections``, as in ``all_sections``); the caller adds the sections it wrote (``inserted``)
-INSERTED_SELECT = DOSSIER_SELECT.replace("FROM dossiers d\n", "FROM d\n").replace("$2", "NULL::uuid").replace(
-    "\nFROM d\n", """,
-       (SELECT json_agg(json_build_object('section_id', b.section_id, 'part', 'part_b_student', 'answers', b.answers,
-                                          'progress', b.progress, 'version', b.version, 'living', true))
-        FROM student_part_b b WHERE b.student_id = d.student_id AND NOT d.part_b_approved) AS living_sections
-FROM d\n""")
-assert INSERTED_SELECT.count("FROM d\n") == 1 and "$2" not in INSERTED_SELECT
-
-
 # what a student's part A save reads (``load_dossier(part_a_save=True)``): the dossier, what
 # ``check_changeable``, ``may_see`` (a student) and ``actor_of`` need of the student, and the
 # sections; none of the school and catalogue joins of DOSSIER_SELECT, which only answers need
@@ -94,24 +81,6 @@ SELECT d.*, s.active AS student_active,
 FROM dossiers d
 LEFT JOIN students s ON s.student_id = d.student_id
 WHERE d.id = $1"""
-
-
-def jsonb_order(value: Any) -> Any:
-    """``value`` as it comes back from a jsonb column: object keys in jsonb's order (shorter keys
-    first, then by their bytes), so an answer built from what was written reads as one loaded."""
-    if isinstance(value, dict):
-        return {k: jsonb_order(v) for k, v in sorted(value.items(), key=lambda kv: (len(kv[0].encode()),
-                                                                                    kv[0].encode()))}
-    if isinstance(value, list):
-        return [jsonb_order(v) for v in value]
-    return value
-
-
-def inserted(row: Mapping[str, Any], sections: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """The row of ``INSERTED_SELECT`` as ``load_dossier(with_sections=True)`` gives it: with the
-    sections the statement wrote (``sections``, as ``all_sections`` rows) and the living part B."""
-    loaded = {k: v for k, v in row.items() if k != "living_sections"}
-    return with_sections(loaded, [*sections, *(row["living_sections"] or [])])
 
 
 def status_of(row: Mapping[str, Any]) -> wf.DossierStatus:

@@ -117,7 +117,7 @@ OPTIMISTIC_TRIES = 2
 
 async def optimistic(request: web.Request, principal: Principal, dossier_id: uuid.UUID,
                      attempt: Callable[[asyncpg.Connection, Mapping[str, Any], int | None],
-                                       Awaitable[web.Response | None]]) -> web.Response:
+                                       Awaitable[web.Response | None]], *, part_a_save: bool = False) -> web.Response:
     """A change of one dossier in as few round trips as it takes: read the dossier with its sections
     (404 when not the caller's), then ``attempt(conn, row, if_version)`` checks it and writes the
     change in one statement only if the dossier is still at the version read (``store.change`` with
@@ -125,10 +125,11 @@ async def optimistic(request: web.Request, principal: Principal, dossier_id: uui
     having written nothing. No transaction is held meanwhile; should someone else change the dossier
     in between, it is read again, and the last try runs under the lock (``locked_dossier``), where
     ``attempt`` gets ``if_version`` None and must write. For changes that touch only the dossier
-    and rows that hang on it, never the student-specific part B (that needs the student lock)."""
+    and rows that hang on it, never the student-specific part B (that needs the student lock).
+    ``part_a_save``: the optimistic reads are ``load_dossier(part_a_save=True)``'s lighter one."""
     for _ in range(OPTIMISTIC_TRIES):
         async with request.app[DB].acquire(timeout=10) as conn:
-            row = await store.load_dossier(conn, principal, dossier_id, with_sections=True)
+            row = await store.load_dossier(conn, principal, dossier_id, with_sections=True, part_a_save=part_a_save)
             check_changeable(row)
             response = await attempt(conn, row, row["version"])
         if response is not None:

@@ -91,23 +91,20 @@ async def list_own(request: web.Request) -> web.Response:
     return json_response(DossierList(dossiers=[summary(r) for r in rows]))
 
 
-# the dossier, its first sections, its history, audit and outbox rows, and the dossier as
-# ``load_dossier`` reads it (``store.INSERTED_SELECT``): one statement
+# the dossier, its first sections, its history, audit and outbox rows: one statement
 CREATE = """
 WITH d AS (INSERT INTO dossiers (id, student_id, school_id, school_year, form_version, part_b_form_version,
                                  created_by, updated_by, progress, choice_kind, institution_id, programme_id,
                                  other_school_name, other_school_city)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) RETURNING *),
-     new_sections AS (INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version,
-                                                    updated_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)),
+     s AS (INSERT INTO dossier_sections (dossier_id, section_id, part, answers, progress, version, updated_by)
            SELECT $1, x.section_id, 'part_a', x.answers, x.progress, 1, $7
            FROM unnest($14::text[], $15::jsonb[], $16::int[]) AS x(section_id, answers, progress)),
-     new_history AS (INSERT INTO history (dossier_id, action, actor_role, actor_account_id, actor_name, from_state,
-                                          to_state)
+     h AS (INSERT INTO history (dossier_id, action, actor_role, actor_account_id, actor_name, from_state, to_state)
            VALUES ($1, 'created', $17, $7, $18, NULL, 'part_a')),
-     new_event AS (INSERT INTO outbox (event_id, event_type, envelope) VALUES ($20, $21, $22::jsonb)),
-     new_audit AS (INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what)
-           VALUES ('change', $17, $7, $19, $1, $2, 'created'))""" + store.INSERTED_SELECT
+     o AS (INSERT INTO outbox (event_id, event_type, envelope) VALUES ($20, $21, $22::jsonb))
+INSERT INTO audit_log (kind, actor_role, actor_account_id, actor_ref, dossier_id, student_id, what)
+VALUES ('change', $17, $7, $19, $1, $2, 'created')"""
 
 
 @api.route("POST", "/v1/dossiers", summary="Nieuw dossier starten (één per aanmelding)", body=CreateDossier,
@@ -121,7 +118,7 @@ async def create(request: web.Request) -> web.Response:
     part_a, part_b = forms_for(school_year)
     dossier_id = uuid.uuid4()
     # no transaction: the reads take no locks, and the dossier with its first sections, history,
-    # audit and outbox rows is one statement
+    # audit and outbox rows is one statement (read back as ``load_dossier`` reads it)
     async with request.app[DB].acquire(timeout=10) as conn:
         student = await conn.fetchrow(
             "SELECT *, concat_ws(' ', roepnaam, nullif(tussenvoegsel, ''), achternaam) AS full_name FROM students "
@@ -150,16 +147,14 @@ async def create(request: web.Request) -> web.Response:
         event = store.outbox_row(request.app[OUTBOX], DossierCreated(
             dossier_id=dossier_id, student_id=student_id, school_id=student["school_id"], school_year=school_year),
             subject=str(dossier_id))
-        progresses = [section_progress(part_a, section_id, answers) for section_id, answers in sections.items()]
-        row = await conn.fetchrow(
+        await conn.execute(
             CREATE, dossier_id, student_id, student["school_id"], school_year, part_a.school_year, part_b.school_year,
             principal.account_id, progress, sets.get("choice_kind"), sets.get("institution_id"),
             sets.get("programme_id"), sets.get("other_school_name"), sets.get("other_school_city"),
-            list(sections), list(sections.values()), progresses, actor.role, actor.name, actor.ref, *event)
-        row = store.inserted(row, [
-            {"section_id": section_id, "part": "part_a", "answers": store.jsonb_order(answers), "progress": p,
-             "version": 1, "living": False}
-            for (section_id, answers), p in zip(sections.items(), progresses, strict=True)])
+            list(sections), list(sections.values()),
+            [section_progress(part_a, section_id, answers) for section_id, answers in sections.items()],
+            actor.role, actor.name, actor.ref, *event)
+        row = await store.load_dossier(conn, None, dossier_id, with_sections=True)
         response = await answer_dossier(conn, dossier_id, "student", status=201, row=row)
     response.headers["Location"] = f"/v1/dossiers/{dossier_id}"
     return response

@@ -15,12 +15,10 @@ from services.dossier.domain import workflow as wf
 from services.dossier.domain.names import full_name
 from services.dossier.domain.progress import Progress, step_progress
 from services.dossier.routes.common import (
-    OPTIMISTIC_TRIES,
     STAFF_ROLES,
     answer_changed,
     answer_dossier,
     api,
-    check_changeable,
     check_version,
     etag,
     locked_dossier,
@@ -96,21 +94,14 @@ async def save_section(request: web.Request) -> web.Response:
     dossier_id = uuid_param(request, "dossier_id")
     section_id = request.match_info["section_id"]
     body = await read_body(request, SectionAnswers)
-    # optimistic first: read the dossier with its sections, then write only if it is still at the
-    # version read (two round trips, no transaction); should someone else change it in between, read
-    # again, and the last try waits for the lock
-    for _ in range(OPTIMISTIC_TRIES):
-        async with request.app[DB].acquire(timeout=10) as conn:
-            row = await store.load_dossier(conn, principal, dossier_id, part_a_save=True)
-            check_changeable(row)
-            saved = await _save_part_a(request, conn, principal, row, section_id, body, if_version=row["version"])
-        if saved is not None:
-            break
-    else:
-        async with locked_dossier(request, principal, dossier_id, with_sections=True) as (conn, row):
-            saved = await _save_part_a(request, conn, principal, row, section_id, body)
-    assert saved is not None
-    return json_response(saved, headers={"ETag": etag(saved.version)})
+    # optimistic first (``optimistic``): read, then write only if the dossier is still at the
+    # version read; should someone else change it in between, read again, the last try under the lock
+
+    async def attempt(conn: asyncpg.Connection, row: Mapping[str, Any], if_version: int | None) -> web.Response | None:
+        saved = await _save_part_a(request, conn, principal, row, section_id, body, if_version=if_version)
+        return None if saved is None else json_response(saved, headers={"ETag": etag(saved.version)})
+
+    return await optimistic(request, principal, dossier_id, attempt, part_a_save=True)
 
 
 async def _save_part_a(request: web.Request, conn: asyncpg.Connection, principal, row: Mapping[str, Any],
